@@ -1,0 +1,23 @@
+# The two quick-start commands. Each creates .venv and installs what it needs itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+## demo: analyse the sample audio in data/ with the embedded model -> out/emotions.csv + out/timeline.png
+demo: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	$(BIN)/emotion-analytics analyze data/*.wav -o out/emotions.csv --plot out/timeline.png
+
+## test: install the test extras and run every test, doctest and notebook
+test: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/python
+	$(BIN)/ruff check emotion_analytics tests benchmarks

@@ -1,0 +1,60 @@
+"""emotion_analytics: who felt what, when, and for how long, in recordings.
+
+>>> import emotion_analytics as ea
+>>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="call.wav")
+>>> df.emotion.durations()["happy"].iloc[0]
+3.0
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from . import accessor as _accessor  # noqa: F401  (registers df.emotion)
+from .errors import (
+    APIError,
+    BadAudioError,
+    BadResponseError,
+    EmotionAnalyticsError,
+    MissingDependencyError,
+    NotAResultError,
+)
+from .responses import read_responses, to_frame, to_response
+from .schema import COLUMNS
+
+__version__ = "0.1.0"
+
+# Heavier parts load on first use, so `import emotion_analytics` stays fast.
+_LAZY = {
+    "recognise": "emotion_analytics.recognition",
+    "EmotionClient": "emotion_analytics.client",
+    "read_rttm": "emotion_analytics.io",
+    "write_rttm": "emotion_analytics.io",
+    "write_textgrid": "emotion_analytics.io",
+    "read_table": "emotion_analytics.io",
+}
+
+__all__ = [
+    "COLUMNS",
+    "APIError",
+    "BadAudioError",
+    "BadResponseError",
+    "EmotionAnalyticsError",
+    "MissingDependencyError",
+    "NotAResultError",
+    "read_responses",
+    "to_frame",
+    "to_response",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'emotion_analytics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
