@@ -1,0 +1,233 @@
+"""Inference for the embedded emotion model: numpy only, weights shipped in the package.
+
+The model is an ensemble of a multinomial logistic regression and a small multilayer
+perceptron over the utterance features of :mod:`emotion_analytics.model.features`, with one
+temperature (chosen on held-out speakers during training) that calibrates the averaged
+probabilities. All parameters live in one ``.npz`` file next to this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import features as _features
+
+WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
+LABELS = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+class EmotionModel:
+    """Utterance emotion classifier with calibrated probabilities.
+
+    Parameters
+    ----------
+    params : dict of numpy arrays
+        The arrays of a weights file (see :func:`save_params`). Usually built by
+        :func:`emotion_analytics.model.load_model`.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Class names, in the column order of :meth:`predict_proba`.
+    sample_rate : int
+        Rate (Hz) the input windows must be sampled at.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emotion_analytics.model import load_model
+    >>> m = load_model()
+    >>> p = m.predict_proba(np.zeros((2, m.sample_rate), dtype=np.float32))
+    >>> p.shape == (2, len(m.labels)), bool(np.allclose(p.sum(axis=1), 1.0))
+    (True, True)
+    """
+
+    def __init__(self, params: dict[str, np.ndarray]):
+        version = int(params["feature_version"])
+        if version != _features.FEATURE_VERSION:
+            raise ValueError(
+                f"weights were trained on feature version {version}, "
+                f"this code computes version {_features.FEATURE_VERSION}"
+            )
+        self.labels: tuple[str, ...] = tuple(str(s) for s in params["labels"])
+        self.sample_rate: int = int(params["sample_rate"])
+        self.mean = np.asarray(params["mean"], dtype=np.float64)
+        self.scale = np.asarray(params["scale"], dtype=np.float64)
+        self.clip = float(params["clip"])
+        self.lr_w = np.asarray(params["lr_w"], dtype=np.float64)
+        self.lr_b = np.asarray(params["lr_b"], dtype=np.float64)
+        n_layers = int(params["mlp_layers"])
+        self.mlp = [
+            (np.asarray(params[f"mlp_w{i}"], np.float64), np.asarray(params[f"mlp_b{i}"], np.float64))
+            for i in range(n_layers)
+        ]
+        self.mix = float(params["mix"])  # weight of the logistic regression in the ensemble
+        self.temperature = float(params["temperature"])
+        if self.mean.shape[0] != _features.n_features():
+            raise ValueError("weights do not match the feature vector length")
+
+    # ------------------------------------------------------------------ internals
+    def _standardise(self, feats: np.ndarray) -> np.ndarray:
+        z = (feats - self.mean) / self.scale
+        return np.clip(z, -self.clip, self.clip, out=z)
+
+    def _log_proba_parts(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        lr = z @ self.lr_w + self.lr_b
+        lr = lr - lr.max(axis=1, keepdims=True)
+        lr = lr - np.log(np.exp(lr).sum(axis=1, keepdims=True))
+        if not self.mlp:
+            return lr, None
+        h = z
+        for i, (w, b) in enumerate(self.mlp):
+            h = h @ w + b
+            if i < len(self.mlp) - 1:
+                np.maximum(h, 0.0, out=h)
+        h = h - h.max(axis=1, keepdims=True)
+        h = h - np.log(np.exp(h).sum(axis=1, keepdims=True))
+        return lr, h
+
+    def proba_from_features(self, feats: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities from a feature matrix.
+
+        Parameters
+        ----------
+        feats : numpy.ndarray
+            (n, n_features) as returned by :func:`features.extract_batch`.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 (n, len(labels)), rows sum to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model, features
+        >>> m = load_model()
+        >>> f = features.extract_batch([np.zeros(8000, dtype=np.float32)])
+        >>> m.proba_from_features(f).shape
+        (1, 7)
+        """
+        z = self._standardise(np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0]))
+        lr, mlp = self._log_proba_parts(z)
+        # geometric mean of the members' probabilities, then temperature
+        logit = lr if mlp is None else self.mix * lr + (1.0 - self.mix) * mlp
+        return _softmax(logit / self.temperature)
+
+    # ------------------------------------------------------------------ public
+    def predict_proba(self, windows) -> np.ndarray:
+        """Class probabilities for each window.
+
+        Parameters
+        ----------
+        windows : list of 1-D float arrays, or 2-D array (n, n_samples)
+            Mono audio at :attr:`sample_rate`; any length (about 0.5 s to 10 s is the
+            intended range; shorter or silent input still gives a valid row).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 (n, len(labels)); each row sums to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> t = np.arange(3 * m.sample_rate) / m.sample_rate
+        >>> x = (0.1 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+        >>> p = m.predict_proba([x, x[:8000]])
+        >>> p.shape, bool(np.allclose(p.sum(axis=1), 1))
+        ((2, 7), True)
+        """
+        if isinstance(windows, np.ndarray) and windows.ndim == 1:
+            windows = windows[None, :]
+        n = len(windows)
+        if n == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
+        return self.proba_from_features(_features.extract_batch(windows))
+
+    def predict(self, windows) -> list[str]:
+        """Most probable label for each window.
+
+        Parameters
+        ----------
+        windows : list of 1-D float arrays, or 2-D array (n, n_samples)
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> m.predict(np.zeros((1, 16000), dtype=np.float32))[0] in m.labels
+        True
+        """
+        p = self.predict_proba(windows)
+        return [self.labels[i] for i in p.argmax(axis=1)]
+
+
+def save_params(path, params: dict[str, np.ndarray]) -> None:
+    """Write model parameters to an ``.npz`` file, byte-for-byte reproducibly.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file.
+    params : dict
+        Name -> array (or scalar) mapping, as read by :class:`EmotionModel`.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> d = tempfile.mkdtemp()
+    >>> save_params(Path(d) / "w.npz", {"a": np.arange(3)})
+    >>> sorted(np.load(Path(d) / "w.npz").files)
+    ['a']
+    """
+    import io
+    import zipfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a fixed timestamp and order so that the same parameters give the same bytes
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(params):
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(params[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
+
+
+def load_params(path) -> dict[str, np.ndarray]:
+    """Read a weights file written by :func:`save_params`.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict of numpy arrays
+
+    Examples
+    --------
+    >>> sorted(load_params(WEIGHTS_PATH))[:2]
+    ['clip', 'feature_version']
+    """
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
