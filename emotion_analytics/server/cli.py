@@ -1,0 +1,96 @@
+"""The ``emotion-analytics serve`` sub-command (FastAPI and uvicorn are imported by `run` only).
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> add_arguments(parser)
+>>> args = parser.parse_args(["--port", "9000", "--max-sync-seconds", "30"])
+>>> config_from_args(args, env={}).max_sync_seconds
+30.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from .config import API_KEYS_ENV, WEBHOOK_SECRET_ENV, ServerConfig, load_api_keys
+
+__all__ = ["add_arguments", "run", "config_from_args"]
+
+_MB = 1024 * 1024
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` options to ``parser``."""
+    d = ServerConfig()
+    a = parser.add_argument
+    a("--host", default=d.host,
+      help="address to listen on (default %(default)s; anything but loopback needs API keys)")
+    a("--port", type=int, default=d.port, help="port to listen on (default %(default)s)")
+    a("--jobs-db", type=Path, default=Path("emotion_jobs.sqlite3"),
+      help="SQLite file keeping async jobs across restarts (default %(default)s)")
+    a("--api-keys-file", type=Path, default=None,
+      help=f"file with one API key per line (also read: ${API_KEYS_ENV}, comma-separated)")
+    a("--engine", default=d.engine, help="engine answering requests (default %(default)s)")
+    a("--webhook-secret", default=None,
+      help=f"secret signing webhook posts (X-Emotion-Signature); default ${WEBHOOK_SECRET_ENV}")
+    a("--workers", type=int, default=d.workers,
+      help="recordings analysed at the same time, sync and async each (default %(default)s)")
+    a("--max-body-mb", type=float, default=d.max_body_bytes / _MB,
+      help="largest request body in MiB (default %(default)s)")
+    a("--max-sync-seconds", type=float, default=d.max_sync_seconds,
+      help="longest audio the sync endpoints take, in seconds (default %(default)s)")
+    a("--max-fetch-mb", type=float, default=d.max_fetch_bytes / _MB,
+      help="largest audio fetched from a url, in MiB (default %(default)s)")
+    a("--fetch-timeout", type=float, default=d.fetch_timeout,
+      help="seconds allowed to fetch a url (default %(default)s)")
+    a("--allow-private-urls", action="store_true",
+      help="let url and webhook targets be private, loopback or link-local addresses")
+    a("--webhook-retries", type=int, default=d.webhook_retries,
+      help="retries of a failed webhook delivery (default %(default)s)")
+    a("--webhook-retry-delay", type=float, default=d.webhook_retry_delay,
+      help="first retry delay in seconds, doubled each time (default %(default)s)")
+    a("--webhook-timeout", type=float, default=d.webhook_timeout,
+      help="seconds a webhook receiver has to answer (default %(default)s)")
+    a("--shutdown-grace", type=float, default=d.shutdown_grace,
+      help="seconds a shutdown waits for running jobs before requeueing them "
+           "(default %(default)s)")
+    a("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+      help="log level (JSON lines on stderr; default %(default)s)")
+
+
+def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None = None
+                     ) -> ServerConfig:
+    """The checked `ServerConfig` for parsed ``serve`` arguments and the environment."""
+    env = os.environ if env is None else env
+    return ServerConfig(
+        host=args.host, port=args.port, jobs_db=args.jobs_db,
+        api_keys=load_api_keys(env=env, keys_file=args.api_keys_file),
+        engine=args.engine,
+        webhook_secret=args.webhook_secret or env.get(WEBHOOK_SECRET_ENV) or None,
+        max_body_bytes=int(args.max_body_mb * _MB), max_sync_seconds=args.max_sync_seconds,
+        max_fetch_bytes=int(args.max_fetch_mb * _MB), fetch_timeout=args.fetch_timeout,
+        allow_private_urls=args.allow_private_urls, workers=args.workers,
+        webhook_retries=args.webhook_retries, webhook_retry_delay=args.webhook_retry_delay,
+        webhook_timeout=args.webhook_timeout, shutdown_grace=args.shutdown_grace,
+    ).check()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted (SIGINT/SIGTERM shut down gracefully)."""
+    from ..errors import require
+
+    config = config_from_args(args)
+    uvicorn = require("uvicorn", "server")
+    require("fastapi", "server")
+    from .app import create_app
+    from .logs import configure_logging
+
+    configure_logging(args.log_level)
+    app = create_app(config)
+    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False,
+                log_level=args.log_level, timeout_graceful_shutdown=int(config.shutdown_grace),
+                server_header=False)
+    return 0

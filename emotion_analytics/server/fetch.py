@@ -1,0 +1,220 @@
+"""Fetching audio from a request's ``url``, and posting to webhooks, without reaching inside.
+
+A server that fetches URLs for its callers must not become a way into the network it sits in
+(cloud metadata at ``169.254.169.254``, an admin page on ``127.0.0.1``). `check_url` resolves
+the host and refuses the URL when *any* of its addresses is private, loopback, link-local,
+multicast, reserved or unspecified; `guarded_session` checks the address it really connected
+to again, so a name that resolves differently the second time (DNS rebinding) is refused too.
+Redirects are followed by hand, each hop checked.
+
+>>> policy = URLPolicy()
+>>> policy.allows("93.184.216.34"), policy.allows("169.254.169.254"), policy.allows("::1")
+(True, False, False)
+>>> check_url("http://127.0.0.1/admin", policy)
+Traceback (most recent call last):
+...
+emotion_analytics.server.fetch.UnsafeURLError: url 'http://127.0.0.1/admin' points at ...
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from ..errors import EmotionAnalyticsError
+
+__all__ = [
+    "URLPolicy",
+    "UnsafeURLError",
+    "FetchError",
+    "check_url",
+    "guarded_session",
+    "fetch",
+]
+
+_MAX_REDIRECTS = 5
+
+
+class UnsafeURLError(EmotionAnalyticsError, ValueError):
+    """A URL the server refuses to contact (scheme, or a private/loopback target)."""
+
+
+class FetchError(EmotionAnalyticsError):
+    """Audio could not be fetched from a URL (unreachable, error status, too big, too slow)."""
+
+
+@dataclass(frozen=True)
+class URLPolicy:
+    """Which addresses outgoing requests may reach.
+
+    Parameters
+    ----------
+    allow_private
+        Allow every address (the operator's ``--allow-private-urls``).
+    allow_loopback
+        Allow loopback addresses only (webhooks of a server that listens on loopback).
+    """
+
+    allow_private: bool = False
+    allow_loopback: bool = False
+
+    def allows(self, address: str) -> bool:
+        """Whether an IP address may be contacted.
+
+        >>> URLPolicy(allow_loopback=True).allows("127.0.0.1")
+        True
+        >>> URLPolicy(allow_loopback=True).allows("10.1.2.3")
+        False
+        """
+        if self.allow_private:
+            return True
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_loopback:
+            return self.allow_loopback
+        return not (ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
+                    or ip.is_unspecified or not ip.is_global)
+
+
+def check_url(url: str, policy: URLPolicy, *, what: str = "url") -> None:
+    """Refuse a URL that is not http(s) or whose host resolves to a refused address.
+
+    Raises `UnsafeURLError` naming ``what`` (``"url"``, ``"webhook"``) and the reason.
+
+    >>> check_url("ftp://example.org/a.wav", URLPolicy(), what="url")
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.server.fetch.UnsafeURLError: url 'ftp://example.org/a.wav' ...
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURLError(f"{what} {url!r} is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURLError(f"{what} {url!r} is not an http:// or https:// URL")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURLError(f"{what} {url!r} has no host name")
+    try:
+        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURLError(f"{what} {url!r}: the host {host!r} cannot be resolved") from exc
+    for info in infos:
+        address = info[4][0]
+        if not policy.allows(address):
+            raise UnsafeURLError(
+                f"{what} {url!r} points at {address}, a private, loopback or link-local "
+                "address this server does not contact; use a public URL (the operator can "
+                "allow such targets with --allow-private-urls)"
+            )
+
+
+def _guarded_classes(policy: URLPolicy):
+    def new_conn(self, base):
+        sock = base._new_conn(self)
+        address = sock.getpeername()[0]
+        if not policy.allows(address):
+            sock.close()
+            raise UnsafeURLError(
+                f"refusing to talk to {address}: a private, loopback or link-local address")
+        return sock
+
+    http_conn = type("GuardedHTTPConnection", (HTTPConnection,),
+                     {"_new_conn": lambda self: new_conn(self, HTTPConnection)})
+    https_conn = type("GuardedHTTPSConnection", (HTTPSConnection,),
+                      {"_new_conn": lambda self: new_conn(self, HTTPSConnection)})
+    http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+    https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+    return {"http": http_pool, "https": https_pool}
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, policy: URLPolicy, **kwargs):
+        self._pool_classes = _guarded_classes(policy)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+
+def guarded_session(policy: URLPolicy) -> requests.Session:
+    """A `requests.Session` that refuses to connect to addresses ``policy`` does not allow.
+
+    Proxies from the environment are ignored (the check is on the real peer).
+
+    >>> s = guarded_session(URLPolicy())
+    >>> s.trust_env
+    False
+    """
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _GuardedAdapter(policy)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def fetch(
+    url: str,
+    policy: URLPolicy,
+    *,
+    max_bytes: int,
+    timeout: float,
+    session: requests.Session | None = None,
+) -> bytes:
+    """Download a URL's body under size and time limits, checking every redirect hop.
+
+    Raises `UnsafeURLError` for refused targets and `FetchError` for everything else that
+    goes wrong (the message names the URL).
+
+    >>> fetch("http://169.254.169.254/latest/meta-data", URLPolicy(), max_bytes=10, timeout=1)
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.server.fetch.UnsafeURLError: url 'http://169.254.169.254/...' points at ...
+    """
+    session = session or guarded_session(policy)
+    deadline = time.monotonic() + timeout
+    current = url
+    for _ in range(_MAX_REDIRECTS + 1):
+        check_url(current, policy)
+        try:
+            with session.get(current, stream=True, timeout=timeout,
+                             allow_redirects=False) as resp:
+                if resp.is_redirect:
+                    current = urljoin(current, resp.headers["location"])
+                    continue
+                if resp.status_code != 200:
+                    raise FetchError(f"fetching {url!r} answered HTTP {resp.status_code}; "
+                                     "check that the URL is public and right")
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(_too_big(url, max_bytes))
+                chunks, size = [], 0
+                for chunk in resp.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"fetching {url!r} took longer than {timeout} s")
+                    if size > max_bytes:
+                        raise FetchError(_too_big(url, max_bytes))
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.RequestException as exc:
+            raise FetchError(f"fetching {url!r} failed: {type(exc).__name__}: {exc}") from exc
+    raise FetchError(f"fetching {url!r}: more than {_MAX_REDIRECTS} redirects")
+
+
+def _too_big(url: str, max_bytes: int) -> str:
+    return (f"the audio at {url!r} is larger than this server's limit of {max_bytes} bytes; "
+            "split it, or ask the operator to raise --max-fetch-bytes")

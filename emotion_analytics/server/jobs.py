@@ -1,0 +1,299 @@
+"""The async job store: one SQLite file (WAL mode) that survives the server being killed.
+
+A job moves ``queued -> running -> done`` (or ``failed``); its webhook delivery moves
+``pending -> delivered`` (or ``gave_up``), ``none`` when the job has no webhook. The request's
+audio (or its ``url``) is stored with the job, so a job that was running when the process died
+is put back in the queue at the next start and run again under the same ``request_id``.
+
+>>> store = JobStore(":memory:")
+>>> store.add(new_job("abc", api="/audio/generic/api/v2/async/recognise_emotion",
+...                   version="v2", audio=b"RIFF...", webhook="http://example.org/hook"))
+>>> job = store.claim()
+>>> job.request_id, job.state
+('abc', 'running')
+>>> store.finish("abc", [{"emotion": "neutral", "start": 0.0, "end": 1.0}])
+>>> store.get("abc").state, store.get("abc").delivery
+('done', 'pending')
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EmotionAnalyticsError
+
+__all__ = ["Job", "JobStore", "DuplicateJobError", "new_job", "key_fingerprint", "MAX_RUNS"]
+
+#: A job that was running when the server died this many times is failed, not run again:
+#: it may be what kills the server.
+MAX_RUNS = 3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    request_id   TEXT PRIMARY KEY,
+    api          TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    audio        BLOB,
+    url          TEXT,
+    webhook      TEXT,
+    options      TEXT NOT NULL,
+    key_id       TEXT,
+    result       TEXT,
+    error        TEXT,
+    delivery     TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL,
+    delivery_error TEXT,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    created      REAL NOT NULL,
+    updated      REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created);
+CREATE INDEX IF NOT EXISTS jobs_by_delivery ON jobs (delivery, next_attempt);
+"""
+
+
+class DuplicateJobError(EmotionAnalyticsError, ValueError):
+    """A job with this ``request_id`` already exists."""
+
+
+@dataclass
+class Job:
+    """One async job as stored."""
+
+    request_id: str
+    api: str
+    version: str
+    state: str = "queued"
+    audio: bytes | None = None
+    url: str | None = None
+    webhook: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    key_id: str | None = None
+    result: Any = None
+    error: dict[str, Any] | None = None
+    delivery: str = "none"
+    attempts: int = 0
+    next_attempt: float | None = None
+    delivery_error: str | None = None
+    runs: int = 0
+    created: float = 0.0
+    updated: float = 0.0
+
+
+def new_job(
+    request_id: str,
+    *,
+    api: str,
+    version: str,
+    audio: bytes | None = None,
+    url: str | None = None,
+    webhook: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    key_id: str | None = None,
+) -> Job:
+    """A queued job, ready for `JobStore.add`.
+
+    >>> new_job("r1", api="/x", version="v1", url="https://example.org/a.wav").state
+    'queued'
+    """
+    now = time.time()
+    return Job(
+        request_id=request_id, api=api, version=version, audio=audio, url=url,
+        webhook=webhook, options=dict(options or {}), key_id=key_id,
+        delivery="pending" if webhook else "none", created=now, updated=now,
+    )
+
+
+def key_fingerprint(key: str | None) -> str | None:
+    """A stable, non-reversible id of an API key (stored instead of the key itself).
+
+    >>> key_fingerprint("secret")[:12]
+    '2bb80d537b1d'
+    >>> key_fingerprint(None) is None
+    True
+    """
+    return None if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class JobStore:
+    """Async jobs in one SQLite file, safe to use from several threads of one process.
+
+    Parameters
+    ----------
+    path
+        The database file (created with its folder when missing), or ``":memory:"``.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise EmotionAnalyticsError(
+                f"cannot open the jobs database {self.path!r}: {exc}. Pass another --jobs-db "
+                "path, or move this file away if it is not a jobs database."
+            ) from exc
+
+    # -- writing ---------------------------------------------------------------------------
+    def add(self, job: Job) -> None:
+        """Store a new queued job; `DuplicateJobError` when its ``request_id`` is taken."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO jobs (request_id, api, version, state, audio, url, webhook,"
+                    " options, key_id, delivery, created, updated)"
+                    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job.request_id, job.api, job.version, job.audio, job.url, job.webhook,
+                     json.dumps(job.options), job.key_id,
+                     "pending" if job.webhook else "none", job.created, job.updated),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateJobError(
+                    f"a job with request_id {job.request_id!r} already exists; pick another "
+                    "request_id or leave it out to get a fresh one"
+                ) from exc
+
+    def claim(self) -> Job | None:
+        """Take the oldest queued job and mark it running (``None`` when the queue is empty).
+
+        A job already run `MAX_RUNS` times (the server died while running it each time) is
+        failed instead of being run again.
+        """
+        with self._lock:
+            while True:
+                row = self._db.execute(
+                    "SELECT request_id, runs FROM jobs WHERE state = 'queued'"
+                    " ORDER BY created, rowid LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    return None
+                if row["runs"] >= MAX_RUNS:
+                    self.fail(row["request_id"], {
+                        "faultstring": f"the job was interrupted {row['runs']} times while "
+                        "running; it is not run again. Check the audio, or resubmit it.",
+                        "errorcode": "emotion_analytics.JobCrashed",
+                    })
+                    continue
+                self._db.execute(
+                    "UPDATE jobs SET state = 'running', runs = runs + 1, updated = ?"
+                    " WHERE request_id = ?", (time.time(), row["request_id"]),
+                )
+                return self.get(row["request_id"])
+
+    def finish(self, request_id: str, result: Any) -> None:
+        """Store a job's answer; its audio is dropped and its delivery (if any) becomes due."""
+        self._close_job(request_id, "done", result=json.dumps(result), error=None)
+
+    def fail(self, request_id: str, fault: Mapping[str, Any]) -> None:
+        """Mark a job failed with ``fault`` (``{"faultstring", "errorcode"}``)."""
+        self._close_job(request_id, "failed", result=None, error=json.dumps(dict(fault)))
+
+    def _close_job(self, request_id: str, state: str, *, result, error) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET state = ?, result = ?, error = ?, audio = NULL, updated = ?,"
+                " next_attempt = CASE delivery WHEN 'pending' THEN ? ELSE next_attempt END"
+                " WHERE request_id = ? AND state IN ('queued', 'running')",
+                (state, result, error, now, now, request_id),
+            )
+
+    def requeue_running(self) -> int:
+        """Put every running job back in the queue (at start-up, and at shutdown)."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE jobs SET state = 'queued', updated = ? WHERE state = 'running'",
+                (time.time(),),
+            )
+            return cur.rowcount
+
+    def due_deliveries(self, *, now: float | None = None, limit: int = 16) -> list[Job]:
+        """Finished jobs whose webhook delivery is due."""
+        now = time.time() if now is None else now
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs WHERE delivery = 'pending' AND state IN ('done', 'failed')"
+                " AND next_attempt <= ? ORDER BY next_attempt LIMIT ?", (now, limit),
+            ).fetchall()
+        return [self._job(r) for r in rows]
+
+    def next_delivery_at(self) -> float | None:
+        """When the next pending delivery is due (``None`` when none is pending)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(next_attempt) FROM jobs WHERE delivery = 'pending'"
+                " AND state IN ('done', 'failed')"
+            ).fetchone()
+        return row[0]
+
+    def delivery_done(self, request_id: str) -> None:
+        """Record a delivery the receiver accepted."""
+        self._set_delivery(request_id, "delivered", None, None)
+
+    def delivery_failed(self, request_id: str, error: str, *, retry_at: float | None) -> None:
+        """Record a failed delivery: retried at ``retry_at``, or given up when ``None``."""
+        state = "pending" if retry_at is not None else "gave_up"
+        self._set_delivery(request_id, state, error, retry_at)
+
+    def _set_delivery(self, request_id, state, error, retry_at) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET delivery = ?, delivery_error = ?, next_attempt = ?,"
+                " attempts = attempts + 1, updated = ? WHERE request_id = ?",
+                (state, error, retry_at, time.time(), request_id),
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, request_id: str) -> Job | None:
+        """The job with this id, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM jobs WHERE request_id = ?", (request_id,)
+            ).fetchone()
+        return None if row is None else self._job(row)
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are in each state, and in each delivery state (``delivery_<state>``).
+
+        >>> JobStore(":memory:").counts()
+        {}
+        """
+        with self._lock:
+            out = {r[0]: r[1] for r in self._db.execute(
+                "SELECT state, COUNT(*) FROM jobs GROUP BY state")}
+            for state, n in self._db.execute(
+                    "SELECT delivery, COUNT(*) FROM jobs GROUP BY delivery"):
+                out[f"delivery_{state}"] = n
+        return out
+
+    def close(self) -> None:
+        """Close the database (further calls fail)."""
+        with self._lock:
+            self._db.close()
+
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        data = dict(row)
+        data["options"] = json.loads(data["options"] or "{}")
+        data["result"] = None if data["result"] is None else json.loads(data["result"])
+        data["error"] = None if data["error"] is None else json.loads(data["error"])
+        return Job(**data)

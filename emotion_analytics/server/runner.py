@@ -1,0 +1,132 @@
+"""Worker threads that take queued jobs from the store and run them.
+
+>>> from emotion_analytics.server.jobs import JobStore, new_job
+>>> store = JobStore(":memory:")
+>>> store.add(new_job("r1", api="/api", version="v2", audio=b"x"))
+>>> runner = JobRunner(store, lambda job: [{"emotion": "neutral", "start": 0, "end": 1}])
+>>> runner.run_pending()
+1
+>>> store.get("r1").state
+'done'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .jobs import Job, JobStore
+
+__all__ = ["JobFailure", "JobRunner"]
+
+log = logging.getLogger("emotion_analytics.server.jobs")
+
+
+class JobFailure(Exception):
+    """Raised by a job's processing function: the job fails with this fault (no retry)."""
+
+    def __init__(self, faultstring: str, errorcode: str):
+        super().__init__(faultstring)
+        self.fault = {"faultstring": faultstring, "errorcode": errorcode}
+
+
+class JobRunner:
+    """``workers`` threads running ``process(job) -> answer`` on queued jobs.
+
+    Parameters
+    ----------
+    store
+        Where jobs are claimed and their results recorded.
+    process
+        Turns a job into its answer; raises `JobFailure` for a failure to report.
+    workers
+        Number of threads (jobs analysed at the same time).
+    on_finished
+        Called after each job is recorded (e.g. to wake the webhook deliverer).
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        process: Callable[[Job], Any],
+        *,
+        workers: int = 2,
+        on_finished: Callable[[], None] | None = None,
+    ):
+        self.store = store
+        self.process = process
+        self.workers = workers
+        self.on_finished = on_finished or (lambda: None)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"job-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def notify(self) -> None:
+        """A job was queued: wake a worker."""
+        self._wake.set()
+
+    def stop(self, *, grace: float = 30.0) -> int:
+        """Stop taking jobs, wait up to ``grace`` s for running ones; requeue the rest.
+
+        Returns the number of jobs put back in the queue.
+        """
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        requeued = self.store.requeue_running()
+        if requeued:
+            log.warning("jobs requeued at shutdown", extra={"jobs": requeued})
+        return requeued
+
+    def run_pending(self) -> int:
+        """Run queued jobs in this thread until the queue is empty; returns how many ran."""
+        n = 0
+        while not self._stop.is_set():
+            job = self.store.claim()
+            if job is None:
+                return n
+            self._run(job)
+            n += 1
+        return n
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_pending()
+            except Exception:  # the store failed: log, back off, keep the worker alive
+                log.exception("job worker error")
+                ran = 0
+            if not ran:
+                self._wake.wait(0.5)
+                self._wake.clear()
+
+    def _run(self, job: Job) -> None:
+        started = time.monotonic()
+        try:
+            result = self.process(job)
+        except JobFailure as exc:
+            self.store.fail(job.request_id, exc.fault)
+            log.info("job failed", extra={"request_id": job.request_id, **exc.fault})
+        except Exception as exc:  # a bug in an engine: fail the job, keep the worker
+            log.exception("job crashed", extra={"request_id": job.request_id})
+            self.store.fail(job.request_id, {
+                "faultstring": f"internal error while analysing the audio ({type(exc).__name__});"
+                " the server log has details",
+                "errorcode": "emotion_analytics.InternalError"})
+        else:
+            self.store.finish(job.request_id, result)
+            log.info("job done", extra={"request_id": job.request_id,
+                                        "seconds": round(time.monotonic() - started, 3)})
+        self.on_finished()

@@ -1,0 +1,200 @@
+"""Webhook delivery: POST ``{"request_id", "response"}``, signed, retried with backoff.
+
+A delivery counts as done when the receiver answers any 2xx. Anything else (another status,
+a refused connection, a timeout) is retried ``retries`` times, waiting ``retry_delay`` seconds
+and then twice as long each time; the schedule is stored with the job, so it goes on after a
+restart. Delivery is *at least once*: a server killed between the receiver's 200 and the store
+recording it posts that answer again after the restart (receivers dedupe on ``request_id``).
+
+Each post carries ``X-Emotion-Request-Id`` and, when the server has a secret,
+``X-Emotion-Signature: sha256=<hex HMAC-SHA256 of the raw body>``.
+
+>>> sig = sign(b'{"request_id": "r1"}', "s3cret")
+>>> sig.startswith("sha256="), verify(b'{"request_id": "r1"}', "s3cret", sig)
+(True, True)
+>>> verify(b'{"request_id": "r2"}', "s3cret", sig)
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from .fetch import UnsafeURLError, URLPolicy, check_url, guarded_session
+from .jobs import Job, JobStore
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "REQUEST_ID_HEADER",
+    "sign",
+    "verify",
+    "webhook_body",
+    "WebhookDeliverer",
+]
+
+#: Header carrying ``sha256=<hex>``, the HMAC-SHA256 of the raw body with the server's secret.
+SIGNATURE_HEADER = "X-Emotion-Signature"
+#: Header repeating the job's ``request_id``.
+REQUEST_ID_HEADER = "X-Emotion-Request-Id"
+
+log = logging.getLogger("emotion_analytics.server.webhooks")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The signature header value for ``body``: ``"sha256=" + hex HMAC-SHA256``.
+
+    >>> sign(b"{}", "k")
+    'sha256=...'
+    """
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, secret: str, header: str | None) -> bool:
+    """Whether ``header`` is the right signature of ``body`` (constant-time comparison).
+
+    >>> verify(b"{}", "k", None)
+    False
+    """
+    return bool(header) and hmac.compare_digest(sign(body, secret), header.strip())
+
+
+def webhook_body(job: Job) -> bytes:
+    """The JSON posted for a finished job: its answer, or ``{"fault": ...}`` when it failed.
+
+    >>> from emotion_analytics.server.jobs import Job
+    >>> webhook_body(Job("r1", "/api", "v2", result=[]))
+    b'{"request_id": "r1", "response": []}'
+    """
+    if job.error is not None:
+        response: Any = {"fault": {"faultstring": job.error.get("faultstring"),
+                                   "detail": {"errorcode": job.error.get("errorcode")}}}
+    else:
+        response = job.result
+    return json.dumps({"request_id": job.request_id, "response": response}).encode("utf-8")
+
+
+class WebhookDeliverer:
+    """Background threads that post finished jobs to their webhooks.
+
+    Parameters
+    ----------
+    store
+        The job store the due deliveries are read from and recorded in.
+    policy
+        Which addresses webhooks may point at.
+    secret
+        Signing secret (``None``: no signature header).
+    retries, retry_delay, timeout
+        Retry count after the first attempt, first backoff in seconds, and per-post timeout.
+    threads
+        Posts in flight at the same time.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        policy: URLPolicy,
+        secret: str | None = None,
+        retries: int = 5,
+        retry_delay: float = 2.0,
+        timeout: float = 10.0,
+        threads: int = 4,
+    ):
+        self.store = store
+        self.policy = policy
+        self.secret = secret
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
+        self._session = guarded_session(policy)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="webhook-scheduler", daemon=True)
+
+    def start(self) -> None:
+        """Start the scheduler thread."""
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called when a job finishes)."""
+        self._wake.set()
+
+    def stop(self, *, timeout: float = 5.0) -> None:
+        """Stop scheduling; posts in flight get ``timeout`` seconds, the rest stay pending."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for job in self.store.due_deliveries():
+                    with self._lock:
+                        if job.request_id in self._in_flight:
+                            continue
+                        self._in_flight.add(job.request_id)
+                    self._pool.submit(self._deliver_guarded, job)
+                next_at = self.store.next_delivery_at()
+            except Exception:  # the store closed under us at shutdown, or a bug: keep going
+                log.exception("webhook scheduler error")
+                next_at = None
+            wait = 1.0 if next_at is None else min(1.0, max(0.01, next_at - time.time()))
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _deliver_guarded(self, job: Job) -> None:
+        try:
+            self.deliver(job)
+        except Exception:
+            log.exception("webhook delivery error", extra={"request_id": job.request_id})
+        finally:
+            with self._lock:
+                self._in_flight.discard(job.request_id)
+            self._wake.set()
+
+    def deliver(self, job: Job) -> bool:
+        """Post one job's answer once and record the outcome; True when the receiver took it."""
+        body = webhook_body(job)
+        headers = {"Content-Type": "application/json", REQUEST_ID_HEADER: job.request_id}
+        if self.secret:
+            headers[SIGNATURE_HEADER] = sign(body, self.secret)
+        error = None
+        try:
+            check_url(job.webhook or "", self.policy, what="webhook")
+            resp = self._session.post(job.webhook, data=body, headers=headers,
+                                      timeout=self.timeout, allow_redirects=False)
+            if 200 <= resp.status_code < 300:
+                self.store.delivery_done(job.request_id)
+                log.info("webhook delivered", extra={"request_id": job.request_id,
+                                                     "attempt": job.attempts + 1})
+                return True
+            error = f"the webhook answered HTTP {resp.status_code}"
+        except (requests.RequestException, UnsafeURLError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        attempt = job.attempts  # failed attempts before this one
+        if attempt >= self.retries:
+            retry_at = None
+        elif self._stop.is_set():  # shutting down: due again at the next start
+            retry_at = time.time()
+        else:
+            retry_at = time.time() + self.retry_delay * 2 ** attempt
+        self.store.delivery_failed(job.request_id, error, retry_at=retry_at)
+        log.warning("webhook delivery failed", extra={
+            "request_id": job.request_id, "attempt": attempt + 1, "error": error,
+            "gave_up": retry_at is None})
+        return False
