@@ -1,0 +1,95 @@
+"""Emotion engines behind one interface, and `get_engine` to pick one.
+
+==================================  ======================================================
+``engine=``                         what runs
+==================================  ======================================================
+``"local"`` (default)               the embedded model: offline, numpy only
+``"transformers:<model id|path>"``  an audio-classification checkpoint (``transformers``
+                                    extra), window by window
+an ``EmotionClient``                a DeepAffects-compatible HTTP API (remote)
+any object with ``analyze``         your own engine (see `emotion_analytics.engines.base`)
+==================================  ======================================================
+
+>>> get_engine("nonsense")
+Traceback (most recent call last):
+...
+emotion_analytics.engines.UnknownEngineError: unknown engine 'nonsense'; ...
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from ..errors import EmotionAnalyticsError
+from .base import Engine, WindowEngine
+
+__all__ = ["Engine", "WindowEngine", "UnknownEngineError", "get_engine", "ENGINE_HELP"]
+
+#: The engine choices, as said in error messages and ``--help``.
+ENGINE_HELP = (
+    "'local' (the embedded model, default), 'transformers:<model id or path>', an "
+    "EmotionClient, or any object with an analyze(audio, sample_rate) method"
+)
+
+
+class UnknownEngineError(EmotionAnalyticsError, ValueError):
+    """An engine name or object that is not one of the choices."""
+
+
+def get_engine(spec: Any = "local") -> Any:
+    """Turn an engine choice into an engine object.
+
+    Parameters
+    ----------
+    spec : str or engine object
+        ``"local"`` (or ``None``), ``"transformers:<model id or path>"``, an
+        `emotion_analytics.EmotionClient`, or any object with an ``analyze`` method (returned
+        as it is). Engines named by a string are built once per process and reused.
+
+    Returns
+    -------
+    engine
+        An object with ``name``, ``labels`` and ``analyze(audio, sample_rate, **options)``.
+
+    Raises
+    ------
+    UnknownEngineError
+        The name is not known; the message lists the choices.
+
+    Examples
+    --------
+    >>> get_engine("local").name
+    'local'
+    >>> get_engine("local") is get_engine("local")
+    True
+    """
+    if spec is None:
+        spec = "local"
+    if isinstance(spec, str):
+        return _engine_by_name(spec.strip())
+    if callable(getattr(spec, "analyze", None)):
+        return spec
+    raise UnknownEngineError(
+        f"cannot use a {type(spec).__name__} as an engine: it has no analyze() method; "
+        f"use {ENGINE_HELP}"
+    )
+
+
+@lru_cache(maxsize=8)
+def _engine_by_name(spec: str) -> Any:
+    if spec == "local":
+        from .local import LocalEngine
+
+        return LocalEngine()
+    if spec.startswith("transformers:"):
+        model = spec.split(":", 1)[1].strip()
+        if not model:
+            raise UnknownEngineError(
+                "'transformers:' needs a model id or a local folder, e.g. "
+                "'transformers:superb/wav2vec2-base-superb-er'"
+            )
+        from .transformers_engine import TransformersEngine
+
+        return TransformersEngine(model)
+    raise UnknownEngineError(f"unknown engine {spec!r}; use {ENGINE_HELP}")

@@ -1,0 +1,143 @@
+"""Any audio-classification checkpoint of the ``transformers`` library as an engine.
+
+Needs the ``transformers`` extra (torch and transformers), imported only when an engine is
+built: ``pip install 'emotion_analytics[transformers]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from ..errors import EmotionAnalyticsError, require
+from .base import WindowEngine
+
+__all__ = ["TransformersEngine"]
+
+LabelMap = Union[Mapping[str, str], Callable[[str], str], str, None]  # noqa: UP007
+
+
+class TransformersEngine(WindowEngine):
+    """Run an audio-classification checkpoint window by window.
+
+    Parameters
+    ----------
+    model : str
+        A model id on the Hugging Face Hub or a local folder written by ``save_pretrained``
+        (with its feature extractor). Use ``get_engine("transformers:<model>")`` for the same.
+    labels : dict, callable or str, optional
+        Map the checkpoint's labels (``config.id2label``) to your vocabulary: a dict (labels
+        not in it are kept), a callable, or ``"deepaffects"`` / ``"lower"``. When several
+        model labels map to one name their probabilities are added.
+    device : str
+        torch device, e.g. ``"cpu"`` (default) or ``"cuda"``.
+    batch_size : int
+        Windows per forward pass.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        The (mapped) class names, in the column order of :meth:`predict_proba`.
+    model_labels : tuple of str
+        The checkpoint's own labels, in its class order.
+    sample_rate : int
+        The feature extractor's sampling rate.
+
+    Raises
+    ------
+    MissingDependencyError
+        torch or transformers are not installed.
+    EmotionAnalyticsError
+        The checkpoint cannot be loaded or is not an audio classifier.
+
+    Examples
+    --------
+    >>> TransformersEngine("/no/such/checkpoint")  # doctest: +SKIP
+    Traceback (most recent call last):
+    ...
+    EmotionAnalyticsError: cannot load the audio-classification checkpoint '/no/such/checkpoint' ...
+    """
+
+    def __init__(
+        self, model: str, *, labels: LabelMap = None, device: str = "cpu", batch_size: int = 8
+    ):
+        require("torch", "transformers")
+        transformers = require("transformers", "transformers")
+        self.model_id = str(model)
+        self.label_map = labels
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.name = f"transformers:{self.model_id}"
+        try:
+            self.extractor = transformers.AutoFeatureExtractor.from_pretrained(self.model_id)
+            self.model = transformers.AutoModelForAudioClassification.from_pretrained(
+                self.model_id
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise EmotionAnalyticsError(
+                f"cannot load the audio-classification checkpoint {self.model_id!r} ({exc}); "
+                "give a model id of the Hugging Face Hub or a folder written by "
+                "save_pretrained() with its feature extractor"
+            ) from None
+        self.model.eval().to(device)
+        id2label = self.model.config.id2label
+        self.model_labels = tuple(str(id2label[i]) for i in range(len(id2label)))
+        mapped = [_mapper(labels)(label) for label in self.model_labels]
+        self.labels = tuple(dict.fromkeys(mapped))
+        # (model classes) x (engine labels) 0/1 matrix that adds merged classes' probabilities
+        self._collapse = np.zeros((len(mapped), len(self.labels)))
+        for i, label in enumerate(mapped):
+            self._collapse[i, self.labels.index(label)] = 1.0
+        self.sample_rate = int(getattr(self.extractor, "sampling_rate", 16000))
+
+    def predict_proba(self, windows: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities ``(len(windows), len(labels))``.
+
+        Windows of equal length are batched together, so no padding changes the answer.
+        """
+        import torch
+
+        windows = [np.asarray(w, dtype=np.float32) for w in windows]
+        out = np.zeros((len(windows), len(self.model_labels)))
+        by_length: dict[int, list[int]] = {}
+        for i, w in enumerate(windows):
+            by_length.setdefault(w.shape[0], []).append(i)
+        with torch.inference_mode():
+            for idx in by_length.values():
+                for k in range(0, len(idx), self.batch_size):
+                    part = idx[k : k + self.batch_size]
+                    inputs = self.extractor(
+                        [windows[i] for i in part], sampling_rate=self.sample_rate,
+                        return_tensors="pt",
+                    )
+                    inputs = {key: value.to(self.device) for key, value in inputs.items()}
+                    logits = self.model(**inputs).logits
+                    out[part] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return out @ self._collapse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # worker processes load the checkpoint themselves
+        return (_rebuild, (self.model_id, self.label_map, self.device, self.batch_size))
+
+
+def _rebuild(model: str, labels: LabelMap, device: str, batch_size: int) -> TransformersEngine:
+    return TransformersEngine(model, labels=labels, device=device, batch_size=batch_size)
+
+
+def _mapper(labels: LabelMap) -> Callable[[str], str]:
+    if labels is None:
+        return str
+    if labels == "lower":
+        return str.lower
+    if isinstance(labels, str):
+        from ..labels import named_mapping
+
+        mapping = named_mapping(labels)
+        return lambda v: mapping.get(v, v)
+    if isinstance(labels, Mapping):
+        return lambda v: str(labels.get(v, v))
+    if callable(labels):
+        return lambda v: str(labels(v))
+    raise TypeError(f"labels must be a dict, a callable, 'lower' or 'deepaffects', got {labels!r}")

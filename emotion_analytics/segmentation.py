@@ -1,0 +1,440 @@
+"""Cut audio into analysis windows, leave out non-speech, and merge same-emotion neighbours.
+
+Windows
+-------
+Like the hosted API's segments: ``window`` seconds long (3 s by default) every ``hop``
+seconds (default: ``hop = window``, no overlap). The end of a recording rarely falls on a
+window boundary; the audio after the last full window (the *tail*) is handled so that no
+speech is lost and no tiny window is classified:
+
+* a tail of at least half a window becomes its own, shorter, last window;
+* a shorter tail is added to the last full window (which then lasts up to 1.5 windows);
+* a recording shorter than one window is one window, if it lasts at least
+  :data:`MIN_WINDOW_SECONDS`; shorter ones give no window.
+
+Non-speech
+----------
+A window is speech when enough of its 20 ms frames are (a) louder than the recording's noise
+floor by :data:`MARGIN_DB` (the floor is the 10th percentile of all frame levels seen so far,
+so a quiet recording is judged against its own floor, not against a fixed level), (b) above an
+absolute floor of :data:`ABSOLUTE_FLOOR_DBFS`, and (c) not noise-like (spectral flatness below
+:data:`MAX_FLATNESS`). "Enough" is :data:`MIN_SPEECH_FRACTION` of the window, and at least
+:data:`MIN_SPEECH_SECONDS`. Non-speech windows are left out, or with ``speech_only=False`` kept
+with ``emotion`` ``None`` (no emotion is given to silence). A recording of silence or steady
+noise gives no speech segment at all.
+
+Long recordings are processed block by block (`WindowCutter`, `SpeechDetector`), so memory does
+not grow with their length; the noise floor is then estimated from the blocks read so far.
+
+>>> plan_windows(16000 * 10, 16000)[-1]
+(96000, 160000)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "MIN_WINDOW_SECONDS",
+    "MARGIN_DB",
+    "ABSOLUTE_FLOOR_DBFS",
+    "MAX_FLATNESS",
+    "MIN_SPEECH_FRACTION",
+    "MIN_SPEECH_SECONDS",
+    "plan_windows",
+    "WindowCutter",
+    "SpeechDetector",
+    "segment_blocks",
+    "merge_segments",
+]
+
+#: A recording shorter than this (seconds) gives no window.
+MIN_WINDOW_SECONDS = 0.25
+#: A frame must be this many dB above the recording's noise floor to count as speech.
+MARGIN_DB = 12.0
+#: Frames quieter than this (dB relative to full scale) are never speech.
+ABSOLUTE_FLOOR_DBFS = -70.0
+#: Frames with a spectral flatness above this are noise-like (white noise is about 0.55).
+MAX_FLATNESS = 0.5
+#: Share of a window's frames that must be speech for the window to be speech.
+MIN_SPEECH_FRACTION = 0.15
+#: ... and at least this many seconds of speech frames.
+MIN_SPEECH_SECONDS = 0.25
+
+_FRAME_SECONDS = 0.02
+_FLOOR_PERCENTILE = 10.0
+_HIST_LO, _HIST_HI, _HIST_STEP = -130.0, 10.0, 0.5
+
+Segment = dict
+PredictProba = Callable[[list[np.ndarray]], np.ndarray]
+
+
+def _window_sizes(sample_rate: int, window: float, hop: float | None) -> tuple[int, int]:
+    if not (isinstance(window, (int, float)) and np.isfinite(window) and window > 0):
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+    hop = window if hop is None else hop
+    if not (isinstance(hop, (int, float)) and np.isfinite(hop) and 0 < hop <= window):
+        raise ValueError(f"hop must be a number of seconds in (0, window], got {hop!r}")
+    w = max(1, int(round(window * sample_rate)))
+    h = max(1, int(round(hop * sample_rate)))
+    return w, h
+
+
+def plan_windows(
+    n_samples: int, sample_rate: int, *, window: float = 3.0, hop: float | None = None
+) -> list[tuple[int, int]]:
+    """The analysis windows of a recording, as ``(start, end)`` sample indices.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the recording in samples.
+    sample_rate : int
+        Its rate in Hz.
+    window : float
+        Window length in seconds.
+    hop : float, optional
+        Step between window starts in seconds (``0 < hop <= window``); default ``window``.
+
+    Returns
+    -------
+    list of (int, int)
+        See the module docstring for how the tail is handled.
+
+    Examples
+    --------
+    >>> plan_windows(7 * 100, 100)            # 7 s: the 1 s tail joins the last window
+    [(0, 300), (300, 700)]
+    >>> plan_windows(8 * 100, 100)            # 8 s: the 2 s tail is its own window
+    [(0, 300), (300, 600), (600, 800)]
+    >>> plan_windows(5 * 100, 100, window=3.0, hop=1.0)
+    [(0, 300), (100, 400), (200, 500)]
+    >>> plan_windows(20, 100)                 # 0.2 s: too short for a window
+    []
+    """
+    w, h = _window_sizes(sample_rate, window, hop)
+    n = int(n_samples)
+    if n < w:
+        return [(0, n)] if n >= MIN_WINDOW_SECONDS * sample_rate else []
+    k = (n - w) // h + 1  # number of full windows
+    out = [(i * h, i * h + w) for i in range(k)]
+    last_end = out[-1][1]
+    tail = n - last_end
+    if tail >= w / 2:
+        out.append(((k) * h, n))
+    elif tail > 0:
+        out[-1] = (out[-1][0], n)
+    return out
+
+
+class WindowCutter:
+    """Cut a stream of audio blocks into the windows of `plan_windows`, as they arrive.
+
+    Feed blocks (``(n,)`` or ``(channels, n)``) with :meth:`feed`, then call :meth:`finish`;
+    both return the windows that are complete, as ``(start, end, audio)`` with sample indices
+    from the start of the stream. The windows are exactly those `plan_windows` gives for the
+    total length; memory holds at most about one window, one hop and one block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cut = WindowCutter(100, window=3.0)
+    >>> got = []
+    >>> for block in np.array_split(np.zeros(700, dtype=np.float32), 4):
+    ...     got += [(s, e) for s, e, _ in cut.feed(block)]
+    >>> got + [(s, e) for s, e, _ in cut.finish()] == plan_windows(700, 100)
+    True
+    """
+
+    def __init__(self, sample_rate: int, *, window: float = 3.0, hop: float | None = None):
+        self.sample_rate = int(sample_rate)
+        self.window = window
+        self.hop = hop
+        self._w, self._h = _window_sizes(self.sample_rate, window, hop)
+        self._buf: np.ndarray | None = None
+        self._buf_start = 0  # sample index of _buf[..., 0]
+        self._next = 0  # start of the next window to emit
+        self._seen = 0
+
+    @property
+    def samples_seen(self) -> int:
+        """Samples fed so far."""
+        return self._seen
+
+    def feed(self, block: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+        """Add a block; return the windows that are now certain."""
+        block = np.asarray(block, dtype=np.float32)
+        self._buf = block if self._buf is None else np.concatenate([self._buf, block], axis=-1)
+        self._seen += block.shape[-1]
+        out = []
+        # a window is certainly a plain full window when a further full window fits after it
+        while self._next + self._h + self._w <= self._seen:
+            out.append(self._take(self._next, self._next + self._w))
+            self._next += self._h
+        self._trim()
+        return out
+
+    def finish(self) -> list[tuple[int, int, np.ndarray]]:
+        """The remaining windows, once the stream has ended."""
+        rest = [
+            (s, e)
+            for s, e in plan_windows(self._seen, self.sample_rate, window=self.window, hop=self.hop)
+            if s >= self._next
+        ]
+        out = [self._take(s, e) for s, e in rest]
+        self._buf = None
+        return out
+
+    def _take(self, start: int, end: int) -> tuple[int, int, np.ndarray]:
+        a, b = start - self._buf_start, end - self._buf_start
+        return start, end, self._buf[..., a:b]
+
+    def _trim(self) -> None:
+        drop = self._next - self._buf_start
+        if drop > 0 and self._buf is not None:
+            self._buf = self._buf[..., drop:].copy()
+            self._buf_start = self._next
+
+
+def _frames(x: np.ndarray, frame: int) -> np.ndarray:
+    n = x.shape[-1] // frame
+    return x[: n * frame].reshape(n, frame)
+
+
+def _levels_db(frames: np.ndarray) -> np.ndarray:
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / max(frames.shape[1], 1)
+    return 10.0 * np.log10(power + 1e-13)
+
+
+def _flatness(frames: np.ndarray) -> np.ndarray:
+    if frames.shape[0] == 0:
+        return np.zeros(0)
+    spec = np.abs(np.fft.rfft(frames * np.hanning(frames.shape[1]), axis=1)) ** 2
+    spec = spec[:, 1:] + 1e-12
+    return np.exp(np.mean(np.log(spec), axis=1)) / np.mean(spec, axis=1)
+
+
+class SpeechDetector:
+    """Energy and spectral-flatness speech detection against the recording's noise floor.
+
+    Call :meth:`observe` with each block of the recording (it updates the noise floor), and
+    :meth:`is_speech` for each window. See the module docstring for the rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> sr = 16000
+    >>> noise = 0.001 * rng.standard_normal(3 * sr).astype(np.float32)
+    >>> t = np.arange(3 * sr) / sr
+    >>> tone = (0.2 * np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 3 * t) > 0))
+    >>> vad = SpeechDetector(sr)
+    >>> vad.observe(np.concatenate([noise, noise + tone.astype(np.float32)]))
+    >>> vad.is_speech(noise), vad.is_speech(noise + tone.astype(np.float32))
+    (False, True)
+    """
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = int(sample_rate)
+        self._frame = max(1, int(round(_FRAME_SECONDS * self.sample_rate)))
+        self._hist = np.zeros(int((_HIST_HI - _HIST_LO) / _HIST_STEP) + 1, dtype=np.int64)
+
+    def observe(self, block: np.ndarray) -> None:
+        """Add a (mono) block's frame levels to the noise-floor estimate."""
+        db = _levels_db(_frames(np.asarray(block, dtype=np.float32), self._frame))
+        idx = np.clip(((db - _HIST_LO) / _HIST_STEP).astype(np.int64), 0, self._hist.size - 1)
+        self._hist += np.bincount(idx, minlength=self._hist.size)
+
+    @property
+    def noise_floor_db(self) -> float:
+        """The current noise floor estimate in dBFS (-inf before any block)."""
+        total = self._hist.sum()
+        if total == 0:
+            return float("-inf")
+        k = int(np.searchsorted(np.cumsum(self._hist), total * _FLOOR_PERCENTILE / 100.0))
+        return _HIST_LO + k * _HIST_STEP
+
+    def threshold_db(self) -> float:
+        """The level a frame must exceed to count as speech."""
+        return max(self.noise_floor_db + MARGIN_DB, ABSOLUTE_FLOOR_DBFS)
+
+    def is_speech(self, audio: np.ndarray) -> bool:
+        """Whether a (mono) window holds speech."""
+        frames = _frames(np.asarray(audio, dtype=np.float32), self._frame)
+        if frames.shape[0] == 0:
+            return False
+        loud = _levels_db(frames) > self.threshold_db()
+        needed = max(MIN_SPEECH_FRACTION * frames.shape[0],
+                     MIN_SPEECH_SECONDS / _FRAME_SECONDS)
+        needed = min(needed, frames.shape[0])  # a short clip may be all speech
+        if loud.sum() < needed:
+            return False
+        tonal = _flatness(frames[loud]) < MAX_FLATNESS
+        return bool(tonal.sum() >= needed)
+
+
+def _segment(start: int, end: int, sample_rate: int, probs: np.ndarray | None,
+             labels: Sequence[str], speaker: str | None) -> Segment:
+    seg: Segment = {
+        "emotion": None,
+        "start": round(start / sample_rate, 6),
+        "end": round(end / sample_rate, 6),
+    }
+    if probs is not None:
+        best = int(np.argmax(probs))
+        seg["emotion"] = labels[best]
+        seg["confidence"] = float(probs[best])
+        seg["scores"] = {label: float(p) for label, p in zip(labels, probs, strict=True)}
+    if speaker is not None:
+        seg["speaker_id"] = speaker
+    return seg
+
+
+def segment_blocks(
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    *,
+    predict_proba: PredictProba,
+    labels: Sequence[str],
+    window: float = 3.0,
+    hop: float | None = None,
+    speech_only: bool = True,
+    speakers: Sequence[str | None] = (None,),
+    on_block: Callable[[float], None] | None = None,
+) -> list[list[Segment]]:
+    """Classify a stream of audio blocks window by window; one segment list per channel.
+
+    Parameters
+    ----------
+    blocks : iterable of numpy arrays
+        ``(n,)`` blocks for one channel, or ``(channels, n)`` blocks, at ``sample_rate``.
+    sample_rate : int
+        Rate of the blocks, which must be the rate ``predict_proba`` expects.
+    predict_proba : callable
+        ``predict_proba(list_of_windows) -> (n_windows, n_labels)`` probabilities; called
+        once per block with every speech window of every channel completed by that block.
+    labels : sequence of str
+        Class names, in the columns' order.
+    window, hop : float
+        Window length and step in seconds (see `plan_windows`).
+    speech_only : bool
+        Leave non-speech windows out (default), or keep them with ``emotion`` ``None``.
+    speakers : sequence of str or None
+        A ``speaker_id`` per channel (``None``: no speaker key).
+    on_block : callable, optional
+        Called with the seconds of audio processed so far after each block (progress bars).
+
+    Returns
+    -------
+    list of list of dict
+        Per channel, v2 segments ``{"emotion", "start", "end"}`` with ``confidence`` and
+        ``scores`` (``{label: probability}``) for speech windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def two_class(windows):
+    ...     loud = np.array([float(np.abs(w).max() > 0.1) for w in windows])
+    ...     return np.stack([1 - 0.8 * loud - 0.1, 0.8 * loud + 0.1], axis=1)
+    >>> sr = 1000
+    >>> t = np.arange(9 * sr) / sr  # 3 s of silence, 3 s quiet, 3 s loud
+    >>> x = np.sin(2 * np.pi * 150 * t) * np.select([t < 3, t < 6], [0.0, 0.05], 0.5)
+    >>> x = x.astype(np.float32)
+    >>> [seg] = segment_blocks([x[:2500], x[2500:]], sr, predict_proba=two_class,
+    ...                        labels=("calm", "loud"))
+    >>> [(s["emotion"], s["start"], s["end"], round(s["confidence"], 2)) for s in seg]
+    [('calm', 3.0, 6.0, 0.9), ('loud', 6.0, 9.0, 0.9)]
+    """
+    speakers = list(speakers)
+    n_ch = len(speakers)
+    cutters = [WindowCutter(sample_rate, window=window, hop=hop) for _ in range(n_ch)]
+    vads = [SpeechDetector(sample_rate) for _ in range(n_ch)]
+    out: list[list[Segment]] = [[] for _ in range(n_ch)]
+    labels = tuple(labels)
+
+    def classify(pending: list[tuple[int, int, int, np.ndarray]]) -> None:
+        speech = []
+        for ch, s, e, x in pending:
+            if vads[ch].is_speech(x):
+                speech.append((ch, s, e, x))
+            elif not speech_only:
+                out[ch].append(_segment(s, e, sample_rate, None, labels, speakers[ch]))
+        if speech:
+            probs = np.asarray(predict_proba([x for _, _, _, x in speech]), dtype=np.float64)
+            if probs.shape != (len(speech), len(labels)):
+                raise ValueError(
+                    f"the engine returned probabilities of shape {probs.shape} for "
+                    f"{len(speech)} windows and {len(labels)} labels"
+                )
+            for (ch, s, e, _), p in zip(speech, probs, strict=True):
+                out[ch].append(_segment(s, e, sample_rate, p, labels, speakers[ch]))
+
+    for block in _blocks_2d(blocks, n_ch):
+        pending = []
+        for ch in range(n_ch):
+            vads[ch].observe(block[ch])
+            pending += [(ch, s, e, x) for s, e, x in cutters[ch].feed(block[ch])]
+        classify(pending)
+        if on_block is not None:
+            on_block(cutters[0].samples_seen / sample_rate)
+    classify([(ch, s, e, x) for ch in range(n_ch) for s, e, x in cutters[ch].finish()])
+    for segs in out:
+        segs.sort(key=lambda seg: (seg["start"], seg["end"]))
+    return out
+
+
+def _blocks_2d(blocks: Iterable[np.ndarray], n_ch: int) -> Iterator[np.ndarray]:
+    for block in blocks:
+        b = np.asarray(block, dtype=np.float32)
+        if b.ndim == 1:
+            b = b[None, :]
+        if b.shape[0] != n_ch:
+            raise ValueError(f"expected blocks with {n_ch} channel(s), got shape {b.shape}")
+        yield b
+
+
+def merge_segments(segments: Sequence[Segment], *, max_gap: float = 0.0) -> list[Segment]:
+    """Merge adjacent segments of the same speaker and emotion into one.
+
+    Two segments merge when they have the same ``emotion`` and ``speaker_id`` and the second
+    starts at most ``max_gap`` seconds after the first ends (overlapping windows merge too).
+    The merged ``scores`` are the duration-weighted mean of the parts' scores, and
+    ``confidence`` is the merged score of the emotion. Segments without an emotion
+    (non-speech) merge with each other like any label.
+
+    Examples
+    --------
+    >>> segs = [{"emotion": "sad", "start": 0.0, "end": 3.0, "confidence": 0.6,
+    ...          "scores": {"sad": 0.6, "happy": 0.4}},
+    ...         {"emotion": "sad", "start": 3.0, "end": 4.0, "confidence": 1.0,
+    ...          "scores": {"sad": 1.0, "happy": 0.0}},
+    ...         {"emotion": "happy", "start": 4.0, "end": 7.0}]
+    >>> [(s["emotion"], s["start"], s["end"], s.get("confidence")) for s in merge_segments(segs)]
+    [('sad', 0.0, 4.0, 0.7), ('happy', 4.0, 7.0, None)]
+    """
+    merged: list[Segment] = []
+    weights: list[float] = []
+    for seg in sorted(segments, key=lambda s: (str(s.get("speaker_id")), s["start"], s["end"])):
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and prev.get("emotion") == seg.get("emotion")
+            and prev.get("speaker_id") == seg.get("speaker_id")
+            and seg["start"] <= prev["end"] + max_gap
+        ):
+            w0, w1 = weights[-1], seg["end"] - seg["start"]
+            if "scores" in prev and "scores" in seg:
+                prev["scores"] = {
+                    k: (prev["scores"][k] * w0 + seg["scores"].get(k, 0.0) * w1) / (w0 + w1)
+                    for k in prev["scores"]
+                }
+                prev["confidence"] = prev["scores"][prev["emotion"]]
+            prev["end"] = max(prev["end"], seg["end"])
+            weights[-1] = w0 + w1
+            continue
+        merged.append({**seg, **({"scores": dict(seg["scores"])} if "scores" in seg else {})})
+        weights.append(seg["end"] - seg["start"])
+    merged.sort(key=lambda s: (s["start"], s["end"]))
+    return merged
