@@ -1,4 +1,4 @@
-"""Cut audio into analysis windows, leave out non-speech, and merge same-emotion neighbours.
+"""Cut audio into analysis windows and leave out non-speech.
 
 Windows
 -------
@@ -47,7 +47,6 @@ __all__ = [
     "WindowCutter",
     "SpeechDetector",
     "segment_blocks",
-    "merge_segments",
 ]
 
 #: A recording shorter than this (seconds) gives no window.
@@ -393,48 +392,3 @@ def _blocks_2d(blocks: Iterable[np.ndarray], n_ch: int) -> Iterator[np.ndarray]:
         if b.shape[0] != n_ch:
             raise ValueError(f"expected blocks with {n_ch} channel(s), got shape {b.shape}")
         yield b
-
-
-def merge_segments(segments: Sequence[Segment], *, max_gap: float = 0.0) -> list[Segment]:
-    """Merge adjacent segments of the same speaker and emotion into one.
-
-    Two segments merge when they have the same ``emotion`` and ``speaker_id`` and the second
-    starts at most ``max_gap`` seconds after the first ends (overlapping windows merge too).
-    The merged ``scores`` are the duration-weighted mean of the parts' scores, and
-    ``confidence`` is the merged score of the emotion. Segments without an emotion
-    (non-speech) merge with each other like any label.
-
-    Examples
-    --------
-    >>> segs = [{"emotion": "sad", "start": 0.0, "end": 3.0, "confidence": 0.6,
-    ...          "scores": {"sad": 0.6, "happy": 0.4}},
-    ...         {"emotion": "sad", "start": 3.0, "end": 4.0, "confidence": 1.0,
-    ...          "scores": {"sad": 1.0, "happy": 0.0}},
-    ...         {"emotion": "happy", "start": 4.0, "end": 7.0}]
-    >>> [(s["emotion"], s["start"], s["end"], s.get("confidence")) for s in merge_segments(segs)]
-    [('sad', 0.0, 4.0, 0.7), ('happy', 4.0, 7.0, None)]
-    """
-    merged: list[Segment] = []
-    weights: list[float] = []
-    for seg in sorted(segments, key=lambda s: (str(s.get("speaker_id")), s["start"], s["end"])):
-        prev = merged[-1] if merged else None
-        if (
-            prev is not None
-            and prev.get("emotion") == seg.get("emotion")
-            and prev.get("speaker_id") == seg.get("speaker_id")
-            and seg["start"] <= prev["end"] + max_gap
-        ):
-            w0, w1 = weights[-1], seg["end"] - seg["start"]
-            if "scores" in prev and "scores" in seg:
-                prev["scores"] = {
-                    k: (prev["scores"][k] * w0 + seg["scores"].get(k, 0.0) * w1) / (w0 + w1)
-                    for k in prev["scores"]
-                }
-                prev["confidence"] = prev["scores"][prev["emotion"]]
-            prev["end"] = max(prev["end"], seg["end"])
-            weights[-1] = w0 + w1
-            continue
-        merged.append({**seg, **({"scores": dict(seg["scores"])} if "scores" in seg else {})})
-        weights.append(seg["end"] - seg["start"])
-    merged.sort(key=lambda s: (s["start"], s["end"]))
-    return merged

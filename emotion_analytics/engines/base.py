@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..segmentation import merge_segments, segment_blocks
+from ..segmentation import segment_blocks
 
 __all__ = ["Engine", "WindowEngine"]
 
@@ -56,7 +56,7 @@ class WindowEngine:
     ...         return np.stack([1 - loud, loud], axis=1)
     >>> t = np.arange(6 * 8000) / 8000
     >>> x = (np.sin(2 * np.pi * 200 * t) * np.where(t < 3, 0.1, 0.6)).astype(np.float32)
-    >>> x[: 8000 // 2] = 0  # half a second of silence so the quiet part stands out
+    >>> x[:8000] = 0  # a second of silence: the noise floor the quiet part stands out from
     >>> [(s["emotion"], s["start"], s["end"]) for s in Loudness().analyze(x, 8000)]
     [('quiet', 0.0, 3.0), ('loud', 3.0, 6.0)]
     """
@@ -77,7 +77,6 @@ class WindowEngine:
         window: float = 3.0,
         hop: float | None = None,
         speech_only: bool = True,
-        merge: bool = False,
     ) -> list[dict]:
         """v2 segments for mono audio, window by window.
 
@@ -91,8 +90,6 @@ class WindowEngine:
             Window length and step in seconds (`emotion_analytics.segmentation.plan_windows`).
         speech_only : bool
             Leave non-speech windows out (default) or keep them with ``emotion`` ``None``.
-        merge : bool
-            Merge adjacent windows with the same emotion.
 
         Returns
         -------
@@ -109,7 +106,7 @@ class WindowEngine:
             [x], self.sample_rate, predict_proba=self.predict_proba, labels=self.labels,
             window=window, hop=hop, speech_only=speech_only,
         )
-        return merge_segments(segments) if merge else segments
+        return segments
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {len(self.labels)} labels>"
