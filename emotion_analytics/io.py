@@ -223,9 +223,10 @@ def _field_values(col: pd.Series, what: str, path: Path, *, missing: str = NA_TO
     values = [missing if _is_missing(v) else str(v) for v in col.astype(object).tolist()]
     for i, v in enumerate(values):
         if not v or re.search(r"\s", v):
+            fault = "is empty" if not v else "contains white space"
             raise BadResponseError(
-                f"the {what} {v!r} is empty or contains white space, which RTTM cannot hold "
-                f"(fields are separated by spaces); rename it first, e.g. "
+                f"the {what} {v!r} {fault}, which RTTM cannot hold (fields are separated by "
+                "white space); rename it first, e.g. "
                 f"df[{col.name!r}] = df[{col.name!r}].cat.rename_categories("
                 "lambda s: s.replace(' ', '_'))",
                 source=str(path), record=i,
@@ -325,8 +326,9 @@ def read_textgrid(path: PathLike, *, tier: str = "speaker", file: str | None = N
     """Read the labelled intervals of a Praat TextGrid into a segment table.
 
     Reads the long and the short text formats (UTF-8 or Praat's UTF-16). Every non-empty
-    interval of every interval tier becomes a row labelled with its text; point tiers are
-    skipped (points have no duration).
+    interval of every interval tier becomes a row labelled with its text (``<NA>``: missing);
+    point tiers are skipped (points have no duration). A tier ``"A (2)"`` following a tier
+    ``"A"`` holds A's overlapping segments (see `write_textgrid`) and is read as ``A``.
 
     Parameters
     ----------
@@ -363,7 +365,11 @@ def read_textgrid(path: PathLike, *, tier: str = "speaker", file: str | None = N
                                source=source) from None
     text = _decode_praat(raw, source)
     tokens = _PraatTokens(text, source)
-    if tokens.string() != "ooTextFile" or tokens.string() != "TextGrid":
+    try:
+        header = (tokens.string(), tokens.string())
+    except BadResponseError:
+        header = ("", "")
+    if header != ("ooTextFile", "TextGrid"):
         raise BadResponseError(
             "not a Praat TextGrid (it must begin with File type = \"ooTextFile\" and "
             "Object class = \"TextGrid\")", source=source,
@@ -371,10 +377,15 @@ def read_textgrid(path: PathLike, *, tier: str = "speaker", file: str | None = N
     tokens.number()  # xmin
     tokens.number()  # xmax
     rows: list[tuple[str, float, float, str | None]] = []
+    names: set[str] = set()
     if tokens.flag():
         for _ in range(tokens.count()):
             kind = tokens.string()
             name = tokens.string()
+            overflow = re.fullmatch(r"(.*) \(\d+\)", name)
+            if overflow and overflow.group(1) in names:  # written by write_textgrid for overlaps
+                name = overflow.group(1)
+            names.add(name)
             tokens.number()
             tokens.number()
             n = tokens.count()
@@ -491,6 +502,8 @@ _PRAAT_TOKEN = re.compile(
 class _PraatTokens:
     """The values of a Praat text file in order; labels such as ``xmin =`` are skipped."""
 
+    _WHAT = {"str": "string", "num": "number", "flag": "<exists> flag"}
+
     def __init__(self, text: str, source: str):
         self.source = source
         self._it = (m for m in _PRAAT_TOKEN.finditer(text) if m.lastgroup in ("str", "num",
@@ -501,9 +514,9 @@ class _PraatTokens:
         self.n += 1
         m = next(self._it, None)
         if m is None:
-            raise self.error(f"the file ends where a {want} was expected (cut short?)")
+            raise self.error(f"the file ends where a {self._WHAT[want]} was expected (cut short?)")
         if m.lastgroup != want:
-            raise self.error(f"expected a {want}, found {m.group(0)!r:.40}")
+            raise self.error(f"expected a {self._WHAT[want]}, found {m.group(0)!r:.40}")
         return m
 
     def error(self, msg: str) -> BadResponseError:
