@@ -28,9 +28,9 @@ import base64
 import html
 import io
 import re
-import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -164,12 +164,6 @@ def _as_uploads(uploads: Any) -> list[tuple[str, bytes]]:
     return out
 
 
-def _safe_name(name: str, i: int) -> str:
-    """A file name for the scratch folder that keeps the extension (a decoding hint)."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".")
-    return f"{i:03d}_{stem or 'upload'}"
-
-
 def analyse_uploads(
     uploads: Any,
     *,
@@ -226,23 +220,18 @@ def analyse_uploads(
     files = _as_uploads(uploads)
     tables: list[pd.DataFrame] = []
     errors: list[FileError] = []
-    with tempfile.TemporaryDirectory(prefix="emotion-app-") as scratch:
-        for i, (name, content) in enumerate(files):
-            if progress is not None:
-                progress(i, len(files), name)
-            if not content:
-                errors.append(FileError(name, "the file is empty: upload it again."))
-                continue
-            path = Path(scratch) / _safe_name(name, i)
-            path.write_bytes(content)
-            try:
-                table = recognise(path, engine=engine_obj, channels=channels, **options)
-            except EmotionAnalyticsError as exc:
-                errors.append(FileError(name, _with_hint(str(exc), exc)))
-                continue
-            table = table.copy()
-            table["file"] = name
-            tables.append(table)
+    for i, (name, content) in enumerate(files):
+        if progress is not None:
+            progress(i, len(files), name)
+        if not content:
+            errors.append(FileError(name, "the file is empty: upload it again."))
+            continue
+        try:
+            table = recognise(content, engine=engine_obj, channels=channels, file=name, **options)
+        except EmotionAnalyticsError as exc:
+            errors.append(FileError(name, _with_hint(str(exc), exc)))
+            continue
+        tables.append(table)
     if progress is not None:
         progress(len(files), len(files), "")
     if not tables:
@@ -251,12 +240,12 @@ def analyse_uploads(
 
 
 def _with_hint(message: str, exc: Exception) -> str:
-    from .errors import APIError, BadAudioError
+    """The error's own message, without the "<N bytes>: " a bytes source gets, plus a hint."""
+    from .errors import APIError
 
-    if isinstance(exc, BadAudioError) and "upload" not in message.lower():
-        return message + " Upload a WAV, FLAC, OGG, MP3 or M4A recording."
+    message = re.sub(r"^<\d+ bytes>: ", "", message)
     if isinstance(exc, APIError) and exc.status == 401:
-        return message + " Check the API key."
+        message += " Check the API key."
     return message
 
 
@@ -294,7 +283,7 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 500) -> str:
     >>> "<td>happy</td>" in table_html(df)
     True
     """
-    shown = df.head(max_rows).round(3)
+    shown = df.head(max_rows).round(2)
     cols = [c for c in shown.columns if not str(c).startswith("prob_")]
     more = (
         f"<p>Showing the first {max_rows} of {len(df)} segments; download the CSV for all.</p>"
@@ -405,7 +394,7 @@ class EmotionApp:
     >>> app = EmotionApp()
     >>> app.add_files(sorted(Path("data").glob("*.wav"))[:1])
     >>> app.run_button.click()
-    >>> app.result is not None and len(app.result) > 0, app.timeline.value[:4]
+    >>> app.result is not None and len(app.result) > 0, bytes(app.timeline.value[:4])
     (True, b'\\x89PNG')
     """
 
@@ -499,7 +488,7 @@ class EmotionApp:
                     "type": "",
                     "size": len(content),
                     "content": memoryview(content),
-                    "last_modified": pd.Timestamp(p.stat().st_mtime, unit="s").to_pydatetime(),
+                    "last_modified": datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc),
                 }
             )
         self.upload.value = tuple(entries)
