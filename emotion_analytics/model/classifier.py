@@ -18,6 +18,35 @@ WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
 LABELS = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
 
 
+#: Fewest windows for which ``predict_proba(..., adapt=True)`` normalises over the batch.
+MIN_ADAPT_WINDOWS = 10
+
+
+def group_normalise(feats: np.ndarray) -> np.ndarray:
+    """z-score features over a group of windows of one speaker (speaker-adaptive mode).
+
+    Parameters
+    ----------
+    feats : numpy.ndarray
+        (n, d) features of windows of one speaker / recording.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, d) with zero mean and unit standard deviation per column (constant columns -> 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> group_normalise(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
+    [[-1.0, 0.0], [1.0, 0.0]]
+    """
+    feats = np.asarray(feats, dtype=np.float64)
+    mu = feats.mean(axis=0)
+    sd = feats.std(axis=0)
+    return (feats - mu) / np.where(sd > 1e-8, sd, 1.0)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
@@ -67,11 +96,20 @@ class EmotionModel:
         self.lr_b = np.asarray(params["lr_b"], dtype=np.float64)
         n_layers = int(params["mlp_layers"])
         self.mlp = [
-            (np.asarray(params[f"mlp_w{i}"], np.float64), np.asarray(params[f"mlp_b{i}"], np.float64))
+            (
+                np.asarray(params[f"mlp_w{i}"], np.float64),
+                np.asarray(params[f"mlp_b{i}"], np.float64),
+            )
             for i in range(n_layers)
         ]
         self.mix = float(params["mix"])  # weight of the logistic regression in the ensemble
         self.temperature = float(params["temperature"])
+        self.spk = None
+        if "spk_lr_w" in params:
+            self.spk = {
+                k: np.asarray(params[f"spk_{k}"], dtype=np.float64)
+                for k in ("mean", "scale", "lr_w", "lr_b", "temperature")
+            }
         if self.mean.shape[0] != _features.n_features():
             raise ValueError("weights do not match the feature vector length")
 
@@ -95,13 +133,26 @@ class EmotionModel:
         h = h - np.log(np.exp(h).sum(axis=1, keepdims=True))
         return lr, h
 
-    def proba_from_features(self, feats: np.ndarray) -> np.ndarray:
+    @property
+    def has_speaker_mode(self) -> bool:
+        """Whether the weights include the speaker-adaptive classifier."""
+        return self.spk is not None
+
+    def _proba_adapted(self, feats: np.ndarray) -> np.ndarray:
+        sp = self.spk
+        z = (group_normalise(feats) - sp["mean"]) / sp["scale"]
+        z = np.clip(z, -self.clip, self.clip)
+        return _softmax((z @ sp["lr_w"] + sp["lr_b"]) / float(sp["temperature"]))
+
+    def proba_from_features(self, feats: np.ndarray, adapt: bool = False) -> np.ndarray:
         """Calibrated class probabilities from a feature matrix.
 
         Parameters
         ----------
         feats : numpy.ndarray
             (n, n_features) as returned by :func:`features.extract_batch`.
+        adapt : bool
+            Speaker-adaptive mode, see :meth:`predict_proba`.
 
         Returns
         -------
@@ -117,14 +168,17 @@ class EmotionModel:
         >>> m.proba_from_features(f).shape
         (1, 7)
         """
-        z = self._standardise(np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0]))
+        feats = np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0])
+        if adapt and self.spk is not None and feats.shape[0] >= MIN_ADAPT_WINDOWS:
+            return self._proba_adapted(feats)
+        z = self._standardise(feats)
         lr, mlp = self._log_proba_parts(z)
         # geometric mean of the members' probabilities, then temperature
         logit = lr if mlp is None else self.mix * lr + (1.0 - self.mix) * mlp
         return _softmax(logit / self.temperature)
 
     # ------------------------------------------------------------------ public
-    def predict_proba(self, windows) -> np.ndarray:
+    def predict_proba(self, windows, adapt: bool = False) -> np.ndarray:
         """Class probabilities for each window.
 
         Parameters
@@ -132,6 +186,13 @@ class EmotionModel:
         windows : list of 1-D float arrays, or 2-D array (n, n_samples)
             Mono audio at :attr:`sample_rate`; any length (about 0.5 s to 10 s is the
             intended range; shorter or silent input still gives a valid row).
+        adapt : bool, default False
+            Speaker-adaptive mode: treat all ``windows`` as speech of **one speaker** in
+            one recording, normalise their features over the batch (which removes that
+            voice's and that microphone's baseline) and use the classifier trained that
+            way. Applies only with at least :data:`MIN_ADAPT_WINDOWS` windows and a range
+            of emotions in them (a recording that is all-angry will look "neutral" after
+            normalisation); with fewer windows the clip mode is used.
 
         Returns
         -------
@@ -154,7 +215,7 @@ class EmotionModel:
         n = len(windows)
         if n == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
-        return self.proba_from_features(_features.extract_batch(windows))
+        return self.proba_from_features(_features.extract_batch(windows), adapt=adapt)
 
     def predict(self, windows) -> list[str]:
         """Most probable label for each window.

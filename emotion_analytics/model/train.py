@@ -231,19 +231,19 @@ def corpus_features(corpus: Corpus, n_aug: int, seed: int, log=None):
     (2, [0, 0], [False, True])
     """
     n = len(corpus.audio)
-    rows, src, is_aug = [], [], []
-    t0 = time.perf_counter()
+    audio, src, is_aug = [], [], []
     for k in range(n_aug + 1):
         for i, x in enumerate(corpus.audio):
             if k:
-                rng = np.random.default_rng([seed, i, k])
-                x = augment(x, rng)
-            rows.append(F.extract(x))
+                x = augment(x, np.random.default_rng([seed, i, k]))
+            audio.append(x)
             src.append(i)
             is_aug.append(k > 0)
-        if log:
-            log(f"features: copy {k}/{n_aug} done ({time.perf_counter() - t0:.0f} s)")
-    return np.vstack(rows), np.array(src), np.array(is_aug)
+    t0 = time.perf_counter()
+    X = F.extract_batch(audio)
+    if log:
+        log(f"features: {len(audio)} clips ({n} originals) in {time.perf_counter() - t0:.0f} s")
+    return X, np.array(src), np.array(is_aug)
 
 
 # --------------------------------------------------------------------------- learning
@@ -251,8 +251,8 @@ def corpus_features(corpus: Corpus, n_aug: int, seed: int, log=None):
 class Config:
     """Hyper-parameter grids and fixed settings of the learner."""
 
-    lr_c: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    mlp_alpha: tuple[float, ...] = (1.0, 3.0)
+    linear: tuple[tuple[str, float], ...] = (("lda", 0.0), ("lr", 0.03), ("lr", 0.1))
+    mlp_alpha: tuple[float, ...] = (1.0,)
     mlp_hidden: int = 64
     mlp_iter: int = 300
     mixes: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -276,10 +276,16 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def _fit_lr(Z, y, c, n_classes):
+def _fit_lr(Z, y, spec, n_classes):
+    """A linear member: ("lda", _) shrinkage LDA, or ("lr", C) logistic regression."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.linear_model import LogisticRegression
 
-    m = LogisticRegression(C=c, max_iter=1000, tol=1e-4)
+    kind, c = spec
+    if kind == "lda":
+        m = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    else:
+        m = LogisticRegression(C=c, max_iter=1000, tol=1e-4)
     m.fit(Z, y)
     w = np.zeros((Z.shape[1], n_classes))
     b = np.full(n_classes, -30.0)
@@ -307,7 +313,7 @@ def _fit_mlp(Z, y, alpha, cfg: Config, seed, n_classes):
         warnings.simplefilter("ignore")
         m.fit(Z, y)
     layers = []
-    for i, (w, b) in enumerate(zip(m.coefs_, m.intercepts_)):
+    for i, (w, b) in enumerate(zip(m.coefs_, m.intercepts_, strict=True)):
         if i == len(m.coefs_) - 1:
             w2 = np.zeros((w.shape[0], n_classes))
             b2 = np.full(n_classes, -30.0)
@@ -387,16 +393,16 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     """
     spk = np.unique(groups)
     order = np.random.default_rng(seed).permutation(len(spk))
-    fold_of = {s: i % cfg.inner_folds for i, s in zip(range(len(spk)), spk[order])}
+    fold_of = {s: i % cfg.inner_folds for i, s in enumerate(spk[order])}
     fold = np.array([fold_of[g] for g in groups])
     n = len(y)
-    oof_lr = {c: np.zeros((n, n_classes)) for c in cfg.lr_c}
+    oof_lr = {c: np.zeros((n, n_classes)) for c in cfg.linear}
     oof_mlp = {a: np.zeros((n, n_classes)) for a in cfg.mlp_alpha} if cfg.use_mlp else {}
     for k in range(cfg.inner_folds):
         tr, te = fold != k, (fold == k) & ~is_aug
         mean, scale = _standardiser(X[tr])
         Ztr, Zte = _z(X[tr], mean, scale), _z(X[te], mean, scale)
-        for c in cfg.lr_c:
+        for c in cfg.linear:
             w, b = _fit_lr(Ztr, y[tr], c, n_classes)
             oof_lr[c][te] = _lr_logp(Zte, w, b)
         for a in oof_mlp:
@@ -408,7 +414,7 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     def ua(lp):
         return unweighted_accuracy(ye, lp[ev].argmax(axis=1), n_classes)
 
-    best_c = max(cfg.lr_c, key=lambda c: (ua(oof_lr[c]), -c))
+    best_c = max(cfg.linear, key=lambda c: (ua(oof_lr[c]), -cfg.linear.index(c)))
     if oof_mlp:
         best_a = max(cfg.mlp_alpha, key=lambda a: (ua(oof_mlp[a]), a))
         mixes = cfg.mixes
@@ -425,7 +431,7 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     temps = np.exp(np.linspace(np.log(0.25), np.log(4.0), 49))
     best_t = float(min(temps, key=lambda t: _nll(lp, ye, t)))
     tuning = dict(
-        lr_c=best_c,
+        linear=list(best_c),
         mlp_alpha=best_a,
         mix=best_mix,
         temperature=best_t,
@@ -449,8 +455,42 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     return params
 
 
-def _finish_params(params: dict, labels) -> dict:
+def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """z-score the features within each group (speaker, or recording condition).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (n, d) features.
+    groups : numpy.ndarray
+        (n,) group key of each row.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, d), each group with zero mean and unit standard deviation per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Xn = speaker_normalise(np.array([[1.0], [3.0], [10.0], [20.0]]), np.array([0, 0, 1, 1]))
+    >>> Xn.ravel().tolist()
+    [-1.0, 1.0, -1.0, 1.0]
+    """
+    from .classifier import group_normalise
+
+    out = np.empty_like(X, dtype=np.float64)
+    for g in np.unique(groups):
+        m = groups == g
+        out[m] = group_normalise(X[m])
+    return out
+
+
+def _finish_params(params: dict, labels, spk_params: dict | None = None) -> dict:
     out = {k: v for k, v in params.items() if k != "tuning"}
+    if spk_params is not None:
+        for k in ("mean", "scale", "lr_w", "lr_b", "temperature"):
+            out[f"spk_{k}"] = spk_params[k]
     out["labels"] = np.array(labels)
     out["sample_rate"] = np.int64(F.SAMPLE_RATE)
     out["feature_version"] = np.int64(F.FEATURE_VERSION)
@@ -462,8 +502,54 @@ def _finish_params(params: dict, labels) -> dict:
 
 
 # --------------------------------------------------------------------------- LOSO
+def _scores(yt, yp, pp, k, classes, mode, extra=None) -> dict:
+    conf = np.zeros((k, k), dtype=int)
+    np.add.at(conf, (yt, yp), 1)
+    nll = -float(np.mean(np.log(pp[np.arange(len(yt)), yt] + 1e-12)))
+    top = pp.max(axis=1)
+    bins = np.minimum((top * 10).astype(int), 9)
+    ece = sum(
+        abs(np.mean(yp[bins == b] == yt[bins == b]) - top[bins == b].mean()) * np.mean(bins == b)
+        for b in range(10)
+        if np.any(bins == b)
+    )
+    out = dict(
+        classes=k,
+        mode=mode,
+        ua=round(unweighted_accuracy(yt, yp, k), 4),
+        wa=round(float(np.mean(yt == yp)), 4),
+        confusion=conf.tolist(),
+        labels=list(classes),
+        n=int(len(yt)),
+        nll=round(nll, 4),
+        ece=round(float(ece), 4),
+    )
+    out.update(extra or {})
+    return out
+
+
+def _fit_both(X, y, spk, copy, is_aug, k, cfg, seed, log=None):
+    """Clip-mode ensemble and speaker-adaptive linear model on the same rows."""
+    from dataclasses import replace
+
+    params = fit_model(X, y, spk, is_aug, k, cfg, seed, log=log)
+    keys = np.char.add(np.char.add(spk.astype(str), ":"), copy.astype(str))
+    Xn = speaker_normalise(X, keys)
+    spk_params = fit_model(Xn, y, spk, is_aug, k, replace(cfg, use_mlp=False), seed, log=log)
+    return params, spk_params
+
+
 def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=None):
     """Nested leave-one-speaker-out evaluation; returns one result dict per setting.
+
+    For every test speaker, the clip-mode ensemble and the speaker-adaptive model are fitted
+    (and tuned, with inner speaker-grouped folds) on the other speakers only. Settings:
+
+    * ``mode="clip"``: each test clip classified alone. Extra keys ``ua_degraded`` /
+      ``wa_degraded``: the same models on augmented copies of the test speaker's clips
+      (noise, reverberation, telephone band, colouring, speed; other random draws).
+    * ``mode="speaker"``: the test speaker's features are z-normalised over all of that
+      speaker's clips (transductive: needs a recording with many windows of one voice).
 
     Parameters
     ----------
@@ -478,57 +564,73 @@ def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=No
     Returns
     -------
     list of dict
-        ``{"classes", "mode", "ua", "wa", "confusion", "labels", ...}``.
+        Keys ``classes, mode, ua, wa, confusion, labels, n, nll, ece`` (+ extras).
     """
     from .classifier import EmotionModel
 
+    n_clips = len(corpus.audio)
+    copy = np.arange(len(src)) // n_clips
     y_all = corpus.labels[src]
     keep_lab = np.isin(y_all, [LABELS.index(c) for c in classes])
-    remap = {LABELS.index(c): i for i, c in enumerate(classes)}
+    remap = np.full(len(LABELS), -1)
+    for i, c in enumerate(classes):
+        remap[LABELS.index(c)] = i
     spk_all = corpus.speakers[src]
     k = len(classes)
-    preds, trues, probs = [], [], []
+    res = {m: ([], [], []) for m in ("clip", "degraded", "speaker")}
     for s in np.unique(corpus.speakers):
         t0 = time.perf_counter()
         tr = keep_lab & (spk_all != s)
-        te = keep_lab & (spk_all == s) & ~is_aug
-        ytr = np.array([remap[v] for v in y_all[tr]])
-        yte = np.array([remap[v] for v in y_all[te]])
-        params = fit_model(X[tr], ytr, spk_all[tr], is_aug[tr], k, cfg, seed, log=log)
-        model = EmotionModel(_finish_params(params, classes))
-        p = model.proba_from_features(X[te])
-        preds.append(p.argmax(axis=1))
-        trues.append(yte)
-        probs.append(p)
-        if log:
-            ua = unweighted_accuracy(yte, preds[-1], k)
-            log(f"  speaker {s}: n={len(yte)} ua={ua:.3f} ({time.perf_counter() - t0:.0f} s)")
-    yt, yp, pp = np.concatenate(trues), np.concatenate(preds), np.vstack(probs)
-    conf = np.zeros((k, k), dtype=int)
-    np.add.at(conf, (yt, yp), 1)
-    nll = -float(np.mean(np.log(pp[np.arange(len(yt)), yt] + 1e-12)))
-    conf_max = pp.max(axis=1)
-    # expected calibration error, 10 bins
-    bins = np.minimum((conf_max * 10).astype(int), 9)
-    ece = sum(
-        abs(np.mean(yp[bins == b] == yt[bins == b]) - conf_max[bins == b].mean())
-        * np.mean(bins == b)
-        for b in range(10)
-        if np.any(bins == b)
-    )
-    return [
-        dict(
-            classes=k,
-            mode="clip",
-            ua=round(unweighted_accuracy(yt, yp, k), 4),
-            wa=round(float(np.mean(yt == yp)), 4),
-            confusion=conf.tolist(),
-            labels=list(classes),
-            n=int(len(yt)),
-            nll=round(nll, 4),
-            ece=round(float(ece), 4),
+        params, spk_params = _fit_both(
+            X[tr],
+            remap[y_all[tr]],
+            spk_all[tr],
+            copy[tr],
+            is_aug[tr],
+            k,
+            cfg,
+            seed,
+            log=log,
         )
-    ]
+        model = EmotionModel(_finish_params(params, classes, spk_params))
+        te = keep_lab & (spk_all == s) & ~is_aug
+        ted = keep_lab & (spk_all == s) & is_aug
+        for mode, rows in (("clip", te), ("degraded", ted)):
+            p = model.proba_from_features(X[rows])
+            res[mode][0].append(remap[y_all[rows]])
+            res[mode][1].append(p.argmax(axis=1))
+            res[mode][2].append(p)
+        p = model.proba_from_features(X[te], adapt=True)
+        res["speaker"][0].append(remap[y_all[te]])
+        res["speaker"][1].append(p.argmax(axis=1))
+        res["speaker"][2].append(p)
+        if log:
+            ua = unweighted_accuracy(res["clip"][0][-1], res["clip"][1][-1], k)
+            uas = unweighted_accuracy(res["speaker"][0][-1], res["speaker"][1][-1], k)
+            log(
+                f"  speaker {s}: n={int(te.sum())} clip ua={ua:.3f} speaker-mode ua={uas:.3f}"
+                f" ({time.perf_counter() - t0:.0f} s)"
+            )
+    cat = {
+        m: tuple(np.concatenate(v) if i < 2 else np.vstack(v) for i, v in enumerate(r))
+        for m, r in res.items()
+    }
+    deg = _scores(*cat["degraded"], k, classes, "clip")
+    clip = _scores(
+        *cat["clip"],
+        k,
+        classes,
+        "clip",
+        dict(ua_degraded=deg["ua"], wa_degraded=deg["wa"], n_degraded=deg["n"]),
+    )
+    spk = _scores(
+        *cat["speaker"],
+        k,
+        classes,
+        "speaker",
+        dict(applies="all clips of the test speaker normalised together"),
+    )
+    return [clip, spk]
 
 
 # --------------------------------------------------------------------------- CLI
@@ -560,11 +662,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run nested leave-one-speaker-out evaluation and print one JSON line per setting",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help=f"weights file to write (default {WEIGHTS_PATH})"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"weights file to write (default {WEIGHTS_PATH})",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--n-aug", type=int, default=2, help="augmented copies per training clip (default 2)"
+        "--n-aug",
+        type=int,
+        default=2,
+        help="augmented copies per training clip (default 2)",
     )
     parser.add_argument(
         "--classes",
@@ -592,7 +700,10 @@ def run(args: argparse.Namespace) -> int:
     """
     data = Path(args.data) if args.data is not None else default_data_dir()
     if not (data / "metadata.csv").is_file():
-        print(f"error: no EmoDB metadata.csv under {data} (give --data DIR)", file=sys.stderr)
+        print(
+            f"error: no EmoDB metadata.csv under {data} (give --data DIR)",
+            file=sys.stderr,
+        )
         return 2
 
     def log(msg):
@@ -611,9 +722,12 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps(res), flush=True)
         return 0
     y = corpus.labels[src]
-    params = fit_model(X, y, corpus.speakers[src], is_aug, len(LABELS), cfg, args.seed, log=log)
+    copy = np.arange(len(src)) // len(corpus.audio)
+    params, spk_params = _fit_both(
+        X, y, corpus.speakers[src], copy, is_aug, len(LABELS), cfg, args.seed, log=log
+    )
     out = Path(args.out) if args.out is not None else WEIGHTS_PATH
-    save_params(out, _finish_params(params, LABELS))
+    save_params(out, _finish_params(params, LABELS, spk_params))
     log(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
     return 0
 
@@ -621,7 +735,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     """Stand-alone entry point: ``python -m emotion_analytics.model.train``."""
     parser = argparse.ArgumentParser(
-        prog="python -m emotion_analytics.model.train", description=__doc__.splitlines()[0]
+        prog="python -m emotion_analytics.model.train",
+        description=__doc__.splitlines()[0],
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -1,0 +1,133 @@
+"""The embedded emotion model: interface, robustness, accuracy on EmoDB, reproducible training."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion_analytics.model import (
+    DEEPAFFECTS_LABELS,
+    LABELS,
+    TO_DEEPAFFECTS,
+    load_model,
+)
+from emotion_analytics.model.classifier import WEIGHTS_PATH
+
+EMODB = Path(__file__).parents[1].parent / "shared" / "data" / "emodb"
+needs_emodb = pytest.mark.skipif(
+    not (EMODB / "metadata.csv").is_file(), reason=f"EmoDB not found at {EMODB}"
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_interface(model):
+    assert (
+        model.labels
+        == LABELS
+        == (
+            "anger",
+            "boredom",
+            "disgust",
+            "fear",
+            "happiness",
+            "neutral",
+            "sadness",
+        )
+    )
+    assert model.sample_rate == 16000
+    assert WEIGHTS_PATH.stat().st_size < 3_000_000
+    assert model.has_speaker_mode
+
+
+def test_mapping_covers_every_label():
+    assert set(TO_DEEPAFFECTS) == set(LABELS)
+    assert set(TO_DEEPAFFECTS.values()) <= set(DEEPAFFECTS_LABELS)
+
+
+def test_load_is_fast_and_cached():
+    load_model.cache_clear()
+    t = time.perf_counter()
+    m = load_model()
+    assert time.perf_counter() - t < 0.5
+    assert load_model() is m
+
+
+@pytest.mark.parametrize("as_array", [True, False])
+def test_probabilities(model, as_array):
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((5, 3 * model.sample_rate))).astype(np.float32)
+    p = model.predict_proba(x if as_array else list(x))
+    assert p.shape == (5, 7) and p.dtype == np.float64
+    assert np.isfinite(p).all() and (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_short_silent_long_and_odd_inputs(model):
+    sr = model.sample_rate
+    rng = np.random.default_rng(1)
+    windows = [
+        (0.1 * rng.standard_normal(int(0.3 * sr))).astype(np.float32),  # 0.3 s
+        np.zeros(sr, np.float32),  # silence
+        (0.1 * rng.standard_normal(30 * sr)).astype(np.float32),  # 30 s
+        np.zeros(0, np.float32),  # empty
+        np.full(sr, np.nan, np.float32),  # garbage
+    ]
+    p = model.predict_proba(windows)
+    assert p.shape == (5, 7)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert model.predict_proba([]).shape == (0, 7)
+
+
+def test_speaker_mode_shapes(model):
+    rng = np.random.default_rng(2)
+    x = (0.1 * rng.standard_normal((12, 2 * model.sample_rate))).astype(np.float32)
+    p = model.predict_proba(x, adapt=True)
+    assert p.shape == (12, 7)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    # too few windows to normalise over: same answer as clip mode
+    np.testing.assert_allclose(model.predict_proba(x[:3], adapt=True), model.predict_proba(x[:3]))
+
+
+@pytest.fixture(scope="module")
+def emodb_small():
+    from emotion_analytics.model.train import load_emodb
+
+    return load_emodb(EMODB, limit=140)
+
+
+@needs_emodb
+def test_shipped_weights_classify_emodb(model, emodb_small):
+    c = emodb_small
+    p = model.predict_proba(c.audio)
+    acc = float(np.mean(p.argmax(axis=1) == c.labels))
+    # chance is about 1/7; the shipped model has seen these clips, so expect far above it
+    assert acc > 0.6, acc
+    # confidences mean something: right answers are more confident than wrong ones
+    right = p.argmax(axis=1) == c.labels
+    assert p.max(axis=1)[right].mean() > p.max(axis=1)[~right].mean()
+
+
+@needs_emodb
+def test_training_is_deterministic(emodb_small):
+    from emotion_analytics.model.classifier import EmotionModel
+    from emotion_analytics.model.train import Config, _finish_params, corpus_features, fit_model
+
+    c = emodb_small
+    X, src, is_aug = corpus_features(c, 1, seed=5)
+    y = c.labels[src]
+    cfg = Config(linear=(("lda", 0.0), ("lr", 0.1)), use_mlp=True, mlp_iter=40)
+    runs = []
+    for _ in range(2):
+        params = fit_model(X, y, c.speakers[src], is_aug, 7, cfg, seed=5)
+        runs.append(EmotionModel(_finish_params(params, LABELS)).proba_from_features(X[:40]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    # and the features of augmented copies are themselves reproducible
+    X2, _, _ = corpus_features(c, 1, seed=5)
+    np.testing.assert_array_equal(X, X2)
