@@ -34,6 +34,8 @@ import base64
 import binascii
 import io
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ import numpy as np
 from .errors import BadAudioError, require
 
 __all__ = [
+    "TruncatedAudioWarning",
     "AudioInfo",
     "AudioSource",
     "AudioStream",
@@ -73,6 +76,10 @@ _ENCODINGS = {
     "wav": "LINEAR16", "flac": "FLAC", "mp3": "MP3", "ogg": "OGG_VORBIS", "opus": "OGG_OPUS",
     "mp4": "AAC", "aac": "AAC", "webm": "WEBM_OPUS", "amr": "AMR",
 }
+
+
+class TruncatedAudioWarning(UserWarning):
+    """A file ended before the length its header announces; the decoded part is used."""
 
 
 @dataclass(frozen=True)
@@ -432,7 +439,8 @@ def _array_blocks(opened: _Opened, block_frames: int) -> Iterator[np.ndarray]:
 
 
 def _decode_error(opened: _Opened, exc: BaseException) -> BadAudioError:
-    reason = str(exc).strip() or type(exc).__name__
+    reason = re.sub(r"^Error (opening )?(<[^>]*>|'[^']*'|\S*)\s*:\s*", "", str(exc).strip())
+    reason = reason or type(exc).__name__
     if opened.format == "unknown":
         head = opened.head[:8]
         return BadAudioError(
@@ -520,6 +528,14 @@ class AudioStream:
         if total == 0:
             raise BadAudioError(f"{self.name}: no audio: the {self.info.format} file holds no "
                                 "samples; check that it was recorded and written completely")
+        expected = self.info.frames
+        if expected > 0 and total < 0.99 * expected and self.info.format != "array":
+            warnings.warn(
+                f"{self.name}: the file is truncated: its header announces "
+                f"{expected / native:.1f} s but only {total / native:.1f} s could be decoded; "
+                "the results cover the decoded part",
+                TruncatedAudioWarning, stacklevel=2,
+            )
         if resampler is not None:
             empty = np.zeros((0,) if self.channels == "mono" else (0, self.n_channels),
                              dtype=np.float32)

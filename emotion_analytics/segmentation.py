@@ -54,7 +54,7 @@ MIN_WINDOW_SECONDS = 0.25
 #: A frame must be this many dB above the recording's noise floor to count as speech.
 MARGIN_DB = 12.0
 #: Frames quieter than this (dB relative to full scale) are never speech.
-ABSOLUTE_FLOOR_DBFS = -70.0
+ABSOLUTE_FLOOR_DBFS = -90.0
 #: Frames with a spectral flatness above this are noise-like (white noise is about 0.55).
 MAX_FLATNESS = 0.5
 #: Share of a window's frames that must be speech for the window to be speech.
