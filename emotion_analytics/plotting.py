@@ -519,10 +519,10 @@ def share_over_time(
     if ax is None:
         ax = _new_axes(figsize=(10.0, 3.8))
     if labels:
-        # each window flat over its span: x at both edges of every window
-        x = np.repeat(edges, 2)[1:-1]
-        ys = np.repeat(np.nan_to_num(shares, nan=0.0), 2, axis=1)
-        ax.stackplot(x, ys, colors=[palette[k] for k in labels], labels=labels, linewidth=0)
+        # each window flat over its span: steps at the window edges
+        ys = np.nan_to_num(shares, nan=0.0)
+        ax.stackplot(edges, np.hstack([ys, ys[:, -1:]]), colors=[palette[k] for k in labels],
+                     labels=labels, linewidth=0, step="post")
     ax.set_xlim(0.0, end or 1.0)
     ax.set_ylim(0.0, 1.0)
     ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
