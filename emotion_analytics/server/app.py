@@ -317,7 +317,7 @@ def _add_version_routes(app: FastAPI, state: _ServerState, version: str, authori
 
     @app.get(f"{PREFIX}/{version}/async/status/{{request_id}}", response_model=JobStatus,
              tags=[version], summary=f"State and answer of an async job ({version})",
-             responses=_errors(401, 404, 500), operation_id=f"job_status_{version}")
+             responses=_errors(400, 401, 404, 500), operation_id=f"job_status_{version}")
     def job_status(request_id: str = PathParam(..., max_length=200),
                    apikey: str | None = Security(authorise)) -> Any:
         return state.status(request_id, apikey=apikey)
