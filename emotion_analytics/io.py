@@ -205,7 +205,7 @@ def write_rttm(df: pd.DataFrame, path: PathLike) -> Path:
 
 
 def _looks_like_rttm(text: str) -> bool:
-    return "\n" in text or text.lstrip().upper().startswith("SPEAKER")
+    return "\n" in text or re.match(r"\s*SPEAKER\s", text) is not None
 
 
 def _rttm_number(value: str, name: str, source: str | None, lineno: int) -> float:
@@ -748,7 +748,8 @@ def _line_error(msg: str, source: str | None, lineno: int) -> BadResponseError:
 
 
 def _read_text(path_or_text: PathLike, *, looks_like_text) -> tuple[str, str | None]:
-    if isinstance(path_or_text, str) and looks_like_text(path_or_text):
+    if isinstance(path_or_text, str) and looks_like_text(path_or_text) \
+            and not os.path.isfile(path_or_text):
         return path_or_text, None
     path = Path(path_or_text)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,14 @@ def test_malformed_rttm_line_names_file_and_line(tmp_path, line, message):
 def test_read_rttm_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(BadResponseError, match="file not found"):
         read_rttm(tmp_path / "nope.rttm")
+    with pytest.raises(BadResponseError, match="SPEAKER_00.rttm: file not found"):
+        read_rttm("SPEAKER_00.rttm")  # a path, not RTTM text
+
+
+def test_read_rttm_path_given_as_text(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "SPEAKER_00.rttm").write_text(PYANNOTE_RTTM)
+    assert len(read_rttm("SPEAKER_00.rttm")) == 3
 
 
 def test_write_rttm_writes_emotion_segments_as_turns(tmp_path):
@@ -391,3 +400,9 @@ def test_write_responses_plain_v2_without_extras(tmp_path):
         {"emotion": "neutral", "start": 2.5, "end": 4.125},
         {"emotion": "NA", "start": 5.0, "end": 6.0},
     ]
+
+
+def test_parquet_without_pyarrow_says_which_extra_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if pyarrow were not installed
+    with pytest.raises(ea.MissingDependencyError, match=r"emotion_analytics\[parquet\]"):
+        write_table(emotion_table(), tmp_path / "t.parquet")
