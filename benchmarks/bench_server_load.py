@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import statistics
 import sys
 import tempfile
 import time
@@ -42,9 +43,13 @@ def percentile(values: list[float], q: float) -> float:
 def sync_phase(url: str, seconds: float, n: int, concurrency: int, max_seconds: float) -> dict:
     data = audio_bytes(seconds, seed=int(seconds))
     body = {"content": base64.b64encode(data).decode()}
-    t0 = time.perf_counter()
-    recognition.answer_v2(data)
-    baseline = time.perf_counter() - t0
+    recognition.answer_v2(data)  # warm-up (loads the model)
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        recognition.answer_v2(data)
+        runs.append(time.perf_counter() - t0)
+    baseline = statistics.median(runs)
     deadline = time.monotonic() + max_seconds
 
     def one(_):
