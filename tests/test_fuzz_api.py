@@ -4,6 +4,7 @@ Kept short here (a few examples per operation). The longer run, against a server
 
     emotion-analytics serve --port 8000 --jobs-db /tmp/fuzz.sqlite3 &
     .venv/bin/schemathesis run http://127.0.0.1:8000/openapi.json --checks all \\
+        --exclude-checks positive_data_acceptance \\
         --max-examples 200
 """
 
