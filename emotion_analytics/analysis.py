@@ -950,6 +950,8 @@ def merge_adjacent(df: pd.DataFrame, *, max_gap: float = 0.0) -> pd.DataFrame:
     group = _groups(sub, keys).codes
     emo = _codes(sub["emotion"])[0]
     s, e = start[timed], end[timed]
+    if not len(s):
+        return df.reset_index(drop=True)
     order = _order(group, s)
     order = np.arange(len(s)) if order is None else order
     g, s, e, emo = group[order], s[order], e[order], emo[order]
@@ -1052,8 +1054,7 @@ def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     if by_file:
         seg_group, files = _codes(df["file"])
         turn_files = turns["file"].astype(object).map(_speaker_str)
-        turn_group = pd.Categorical(turn_files, categories=files.astype(object)).codes
-        turn_group = turn_group.astype(np.int64)
+        turn_group = pd.Index(files.astype(object)).get_indexer(turn_files).astype(np.int64)
         known = turn_group >= 0
         turn_group, t_start, t_end = turn_group[known], t_start[known], t_end[known]
         spk_codes = spk_codes[known]
