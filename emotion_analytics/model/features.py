@@ -14,7 +14,7 @@ gain and a new voice:
 * statistics use only active (non-silent) frames, so leading/trailing silence and padding
   do not change them.
 
-Framing: 32 ms Hann frames every 20 ms at 16 kHz; one zero-padded 1024-point FFT per frame
+Framing: 32 ms Hann frames every 20 ms at 16 kHz; one 512-point FFT per frame
 serves both the mel spectrum and a band-limited autocorrelation for pitch. There is no
 per-frame (or per-window) Python loop: windows of equal length are processed together as
 one (windows, frames, bins) array, with masks for active and voiced frames.
@@ -29,16 +29,14 @@ import numpy as np
 SAMPLE_RATE = 16000
 FRAME = 512  # 32 ms
 HOP = 320  # 20 ms
-NFFT = 1024
+NFFT = FRAME  # no zero padding: one 512-point FFT per frame
 N_MELS = 40
 N_MFCC = 20
 FMIN, FMAX = 60.0, 7600.0
-F0_MIN, F0_MAX = 60.0, 500.0
+F0_MIN, F0_MAX = 70.0, 500.0
 ACF_RATE = 8000  # autocorrelation from the 0-4 kHz band, i.e. at 8 kHz lag resolution
-ACTIVE_DB = (
-    35.0  # frames within this many dB of the window's loud level count as active
-)
-FEATURE_VERSION = 3
+ACTIVE_DB = 35.0  # frames within this many dB of the window's loud level count as active
+FEATURE_VERSION = 4
 
 _EPS = 1e-10
 
@@ -64,10 +62,11 @@ def _tables():
     k = np.arange(N_MELS)
     dct = np.cos(np.pi / N_MELS * (k[:, None] + 0.5) * np.arange(N_MFCC)[None, :])
     dct *= np.sqrt(2.0 / N_MELS)
-    # autocorrelation of the window itself at the lags of the 8 kHz ACF (Boersma's correction)
-    wacf = np.correlate(win.astype(np.float64), win.astype(np.float64), "full")[
-        FRAME - 1 :
-    ]
+    # The pitch autocorrelation is circular (no zero padding): r_c(k) = r(k) + r(N - k). The
+    # Hann taper keeps the wrapped term small for lags up to 1/F0_MIN; the window's own
+    # circular autocorrelation corrects the taper (Boersma's normalisation).
+    wacf = np.correlate(win.astype(np.float64), win.astype(np.float64), "full")[FRAME - 1 :]
+    wacf = wacf + np.concatenate([[0.0], wacf[1:][::-1]])
     wacf = wacf / wacf[0]
     step = SAMPLE_RATE // ACF_RATE
     lag_lo = int(np.floor(ACF_RATE / F0_MAX))
@@ -222,9 +221,7 @@ def _mslope(v, t, w, cnt):
     tc = t - _mmean(t, w, cnt)[:, None]
     vc = v - _mmean(v, w, cnt)[:, None]
     den = (tc * tc * w).sum(axis=1)
-    return np.where(
-        den > 0, (tc * vc * w).sum(axis=1) / np.where(den > 0, den, 1.0), 0.0
-    )
+    return np.where(den > 0, (tc * vc * w).sum(axis=1) / np.where(den > 0, den, 1.0), 0.0)
 
 
 def _compact(mask):
@@ -258,15 +255,11 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
     edb_all = 10.0 * np.log10(e + _EPS)
     loud = np.percentile(edb_all, 95, axis=1)
     active = (edb_all > (loud - ACTIVE_DB)[:, None]) & (e > 1e-8)
-    few = (
-        active.sum(axis=1) < 3
-    )  # silence or nearly: use every frame, values stay finite
+    few = active.sum(axis=1) < 3  # silence or nearly: use every frame, values stay finite
     active[few] = True
 
     # pitch on every frame (band-limited normalised autocorrelation), compacted below
-    acf = np.fft.irfft(
-        pw[:, :, : tb["n_acf_bins"]], n=2 * (tb["n_acf_bins"] - 1), axis=2
-    )
+    acf = np.fft.irfft(pw[:, :, : tb["n_acf_bins"]], n=2 * (tb["n_acf_bins"] - 1), axis=2)
     lags = tb["lags"]
     r = acf[:, :, lags[0] : lags[-1] + 1] / (acf[:, :, :1] + _EPS) * tb["wcorr"]
     best = np.argmax(r - tb["octave_cost"], axis=2)
@@ -296,12 +289,8 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
 
     logmel = np.log(ma)  # (n, T, 40)
     mfcc = (logmel.reshape(-1, N_MELS) @ tb["dct"]).reshape(n, n_fr, N_MFCC)[:, :, 1:]
-    mfcc = (
-        mfcc - _mmean(mfcc, w, cnt)[:, None, :]
-    )  # per-window cepstral mean normalisation
-    frame_shape = logmel - logmel.mean(
-        axis=2, keepdims=True
-    )  # gain-free spectral shape
+    mfcc = mfcc - _mmean(mfcc, w, cnt)[:, None, :]  # per-window cepstral mean normalisation
+    frame_shape = logmel - logmel.mean(axis=2, keepdims=True)  # gain-free spectral shape
     melshape = _mmean(frame_shape, w, cnt)
     melshape -= melshape.mean(axis=1, keepdims=True)
     melstd = _mstd(logmel, w, cnt)
@@ -367,9 +356,7 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
     hnr = 10.0 * np.log10(strength / (1.0 - strength) + 1e-3)
     hnr_mu = _mmean(hnr, w, cnt)
     pitch_ok = nv_i >= 3
-    pitch = np.stack(
-        [med, f0_std, p10, p90, p90 - p10, f0_slope, f0_dabs, rise, fall], axis=1
-    )
+    pitch = np.stack([med, f0_std, p10, p90, p90 - p10, f0_slope, f0_dabs, rise, fall], axis=1)
     pitch[~pitch_ok] = 0.0
     shimmer = np.where(pitch_ok, shimmer, 0.0)
 
@@ -394,8 +381,7 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
     mf = np.fft.rfftfreq(n_mod, HOP / SAMPLE_RATE)
     mtot = ms[:, (mf >= 1) & (mf < 25)].sum(axis=1) + 1e-9
     emod = [
-        ms[:, (mf >= lo) & (mf < hi)].sum(axis=1) / mtot
-        for lo, hi in ((2, 4), (4, 8), (8, 16))
+        ms[:, (mf >= lo) & (mf < hi)].sum(axis=1) / mtot for lo, hi in ((2, 4), (4, 8), (8, 16))
     ]
 
     other = np.column_stack(
@@ -408,16 +394,12 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
             nv_i / cnt,
             cnt / span,
             onsets / np.maximum(span_s, 0.2),
-            np.where(
-                onsets > 0, nv_i * (HOP / SAMPLE_RATE) / np.maximum(onsets, 1), 0.0
-            ),
+            np.where(onsets > 0, nv_i * (HOP / SAMPLE_RATE) / np.maximum(onsets, 1), 0.0),
             _mslope(rel_db, t, w, cnt),
             *emod,
         ]
     )
-    out = np.concatenate(
-        [funcs.reshape(n, -1), melshape, melstd, meldstd, other], axis=1
-    )
+    out = np.concatenate([funcs.reshape(n, -1), melshape, melstd, meldstd, other], axis=1)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
