@@ -66,6 +66,19 @@ HOSTED_URL = "https://proxy.api.deepaffects.com"
 #: Default base URL for the ``"server"`` engine: ``emotion-analytics serve`` on this machine.
 LOCAL_SERVER_URL = "http://127.0.0.1:8000"
 
+#: Table styling for the app (JupyterLab styles DataFrames itself; Voila and others do not).
+_STYLE = """<style>
+.emotion-app table.emotion-table, .emotion-app table.emotion-summary {
+  border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
+.emotion-app .emotion-table th, .emotion-app .emotion-table td,
+.emotion-app .emotion-summary th, .emotion-app .emotion-summary td {
+  padding: 2px 10px; text-align: right; border-bottom: 1px solid #e0e0e0; }
+.emotion-app .emotion-table thead th, .emotion-app .emotion-summary thead th {
+  border-bottom: 2px solid #9e9e9e; }
+.emotion-app .emotion-table tbody tr:nth-child(odd) { background: #f5f5f5; }
+.emotion-app a.emotion-download { color: #1565c0; text-decoration: underline; }
+</style>"""
+
 #: ``progress(done, total, name)``: ``done`` files finished of ``total``; ``name`` is the next one.
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -447,7 +460,7 @@ class EmotionApp:
         self.results.add_class("emotion-results")
         self.widget = w.VBox(
             [
-                w.HTML("<h3 style='margin:4px 0'>Emotion analytics</h3>"),
+                w.HTML(_STYLE + "<h3 style='margin:4px 0'>Emotion analytics</h3>"),
                 w.HBox([self.upload, self.engine, self.speakers_per_channel]),
                 self.remote_box,
                 w.HBox([self.run_button, self.progress, self.status]),
@@ -534,7 +547,9 @@ class EmotionApp:
             return None
         self.result = table
         self.timeline.value = timeline_png(table)
-        self.per_speaker.value = summary(table).round(2).to_html(border=0)
+        self.per_speaker.value = (
+            summary(table).round(2).to_html(border=0, classes="emotion-summary", na_rep="")
+        )
         self.download.value = download_link(table)
         self.table.value = table_html(table)
         self.results.layout.display = "flex"

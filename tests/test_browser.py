@@ -106,7 +106,7 @@ def test_upload_run_and_see_timeline_and_table(voila_url, sample_dir, tmp_path):
             executable_path=chromium,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1000},
+            viewport={"width": 1280, "height": 1300},
         )
         try:
             page = browser.new_page()
