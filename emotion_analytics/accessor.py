@@ -10,7 +10,10 @@ Importing this module also registers ``ddf.emotion`` on Dask DataFrames when das
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
+import sys
 from typing import Any
 
 import pandas as pd
@@ -156,8 +159,39 @@ class EmotionAccessor:
         return io.write_textgrid(self._df, path, **kwargs)
 
 
-if importlib.util.find_spec("dask") is not None:  # pragma: no branch - depends on the install
+def _load_dask_accessor() -> None:
     try:
-        from . import dask_accessor as _dask_accessor  # noqa: F401  (registers ddf.emotion)
+        from . import dask_accessor  # noqa: F401  (registers ddf.emotion)
     except ImportError:  # dask without its dataframe part: nothing to register
         pass
+
+
+class _RegisterOnDaskImport(importlib.abc.MetaPathFinder):
+    """Registers ``ddf.emotion`` right after ``dask.dataframe`` is first imported.
+
+    ``dask.dataframe`` takes seconds to import, so the package does not import it itself.
+    """
+
+    def find_spec(self, name, path, target=None):
+        if name != "dask.dataframe":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _load_dask_accessor()
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "dask.dataframe" in sys.modules:
+    _load_dask_accessor()
+elif importlib.util.find_spec("dask") is not None and not any(
+    isinstance(f, _RegisterOnDaskImport) for f in sys.meta_path
+):
+    sys.meta_path.insert(0, _RegisterOnDaskImport())
