@@ -297,12 +297,19 @@ def _emotions(df: pd.DataFrame, by: By, what: str) -> _Emotions:
     emo, labels = _codes(df["emotion"])
     start, end, timed = _times(df, what)
     keep = emo >= 0
-    rows = np.flatnonzero(keep) if not keep.all() else np.arange(len(df))
-    sub = df.iloc[rows] if len(rows) != len(df) else df
+    if keep.all():  # the usual case: no copies
+        rows, sub = np.arange(len(df)), df
+    else:
+        rows = np.flatnonzero(keep)
+        sub = df.iloc[rows]
+        emo, start, end, timed = emo[rows], start[rows], end[rows], timed[rows]
     groups, fine, coarse_of_fine = _file_groups(sub, by)
-    return _Emotions(
-        groups, fine, coarse_of_fine, emo[rows], labels, rows, start[rows], end[rows], timed[rows]
-    )
+    return _Emotions(groups, fine, coarse_of_fine, emo, labels, rows, start, end, timed)
+
+
+def _timed_rows(em: _Emotions) -> slice | np.ndarray:
+    """An index of the timed rows: a plain slice (no copies) when all are."""
+    return slice(None) if em.timed.all() else em.timed
 
 
 def _with_file(df: pd.DataFrame, by: By) -> list[str]:
@@ -334,7 +341,7 @@ def _matrix(groups: np.ndarray, n: int, codes: np.ndarray, k: int, weights) -> n
 def _seconds(em: _Emotions, overlap: str) -> np.ndarray:
     """Group x emotion seconds."""
     _check_overlap(overlap)
-    t = em.timed
+    t = _timed_rows(em)
     if overlap == "count":
         w = em.end[t] - em.start[t]
         return _matrix(em.groups.codes[t], em.groups.n, em.emotion[t], len(em.labels), w)
@@ -435,7 +442,13 @@ def dominant(df: pd.DataFrame, *, by: By = "file", overlap: Overlap = "split") -
     ['happy', 'sad']
     """
     em = _emotions(df, by, "dominant")
-    seconds = _seconds(em, overlap)
+    best = _dominant_codes(df, em, _seconds(em, overlap))
+    k = len(em.labels)
+    cat = pd.Categorical.from_codes(best, categories=em.labels) if k else []
+    return pd.Series(cat, index=em.groups.index(), name="emotion", dtype="category")
+
+
+def _dominant_codes(df: pd.DataFrame, em: _Emotions, seconds: np.ndarray) -> np.ndarray:
     k = len(em.labels)
     best = seconds.argmax(axis=1) if k else np.zeros(em.groups.n, np.int64)
     untimed = seconds.sum(axis=1) <= 0
@@ -444,8 +457,7 @@ def dominant(df: pd.DataFrame, *, by: By = "file", overlap: Overlap = "split") -
         w = np.ones(len(em.rows)) if conf is None else np.where(np.isnan(conf), 1.0, conf)
         votes = _matrix(em.groups.codes, em.groups.n, em.emotion, k, w)
         best = np.where(untimed, votes.argmax(axis=1), best)
-    cat = pd.Categorical.from_codes(best, categories=em.labels) if k else []
-    return pd.Series(cat, index=em.groups.index(), name="emotion", dtype="category")
+    return best
 
 
 def transitions(df: pd.DataFrame, *, by: By = None, normalize: bool = False) -> pd.DataFrame:
@@ -530,7 +542,7 @@ def _cells(em: _Emotions, step: float, overlap: str):
     _check_overlap(overlap)
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive number of seconds, not {step!r}")
-    t = em.timed
+    t = _timed_rows(em)
     g, s, e, emo = em.groups.codes[t], em.start[t], em.end[t], em.emotion[t]
     clock = _Clock(g, s, e, em.groups.n) if overlap == "split" else None
     if clock is not None and clock.order is not None:
@@ -856,10 +868,8 @@ def summary(df: pd.DataFrame, *, by: By = None, overlap: Overlap = "split") -> p
         has_speaker = "speaker" in df.columns and bool(df["speaker"].notna().any())
         by = ["file", "speaker"] if has_speaker else "file"
     em = _emotions(df, by, "summary")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UntimedRowsWarning)  # _emotions has warned already
-        dom = dominant(df, by=by, overlap=overlap)
     seconds = _seconds(em, overlap)
+    best = _dominant_codes(df, em, seconds)
     total = seconds.sum(axis=1)
     frac = np.divide(
         seconds, total[:, None], out=np.full(seconds.shape, np.nan), where=total[:, None] > 0
@@ -867,9 +877,7 @@ def summary(df: pd.DataFrame, *, by: By = None, overlap: Overlap = "split") -> p
     out = pd.DataFrame(index=em.groups.index())
     out["seconds"] = total
     out["segments"] = np.bincount(em.groups.codes, minlength=em.groups.n)
-    out["dominant"] = dom.to_numpy()
-    out["dominant"] = out["dominant"].astype(pd.CategoricalDtype(em.labels))
-    best = dom.cat.codes.to_numpy()
+    out["dominant"] = pd.Categorical.from_codes(best, categories=em.labels)
     pick = frac[np.arange(len(frac)), best] if len(em.labels) else total
     out["dominant_share"] = pick
     for i, label in enumerate(em.labels):
