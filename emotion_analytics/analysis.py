@@ -253,23 +253,37 @@ class _Clock:
         self.times = times
         pos = np.empty(2 * m, np.int64)
         pos[ev] = np.arange(2 * m)
-        self.split = self.e - self.s
-        self.split[self.rows] = self.cum[pos[m:]] - self.cum[pos[:m]]
+        self.inside = bad_groups[self.g]
+        self.cs = np.zeros(len(self.g))
+        self.ce = np.zeros(len(self.g))
+        self.cs[self.rows] = self.cum[pos[:m]]
+        self.ce[self.rows] = self.cum[pos[m:]]
+        self.split = np.where(self.inside, self.ce - self.cs, self.e - self.s)
 
     def durations(self) -> np.ndarray:
         """Each sorted segment's share of time (its duration where nothing overlaps it)."""
         return self.split if self.any_overlap else self.e - self.s
 
-    def weight(self, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Time that sorted segments ``rows`` get inside ``[a, b]`` (within each segment)."""
+    def weight(self, rows, a, b, first, last) -> np.ndarray:
+        """Time that consecutive pieces ``[a, b]`` of sorted segments ``rows`` get.
+
+        The pieces of one segment are contiguous and in order; ``first`` and ``last`` flag a
+        segment's first and last piece, whose outer ends are the segment's own.
+        """
         out = b - a
         if not self.any_overlap:
             return out
-        inside = np.zeros(len(self.g), bool)
-        inside[self.rows] = True
-        sel = np.flatnonzero(inside[rows])
-        off = self.off[self.g[rows[sel]]]
-        out[sel] = self._at(b[sel], off) - self._at(a[sel], off)
+        inside = self.inside[rows]
+        if not inside.any():
+            return out
+        cb = np.where(last, self.ce[rows], 0.0)
+        cut = inside & ~last
+        cb[cut] = self._at(b[cut], self.off[self.g[rows[cut]]])
+        ca = np.empty_like(cb)
+        ca[first] = self.cs[rows[first]]
+        later = np.flatnonzero(~first)
+        ca[later] = cb[later - 1]
+        out[inside] = (cb - ca)[inside]
         return out
 
     def _at(self, t: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -558,7 +572,11 @@ def _cells(em: _Emotions, step: float, overlap: str):
     kk = k0[rep] + np.arange(len(rep)) - first_piece[rep]
     a = np.maximum(s[rep], kk * step)
     b = np.minimum(e[rep], (kk + 1) * step)
-    w = clock.weight(rep, a, b) if clock is not None else b - a
+    if clock is not None:
+        j = np.arange(len(rep)) - first_piece[rep]
+        w = clock.weight(rep, a, b, j == 0, j == pieces[rep] - 1)
+    else:
+        w = b - a
     total = int(n_cells.sum())
     k = len(em.labels)
     m = _matrix(first_cell[g[rep]] + kk, total, emo[rep], k, np.maximum(w, 0.0))
