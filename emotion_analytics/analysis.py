@@ -478,7 +478,8 @@ def transitions(df: pd.DataFrame, *, by: By = None, normalize: bool = False) -> 
     """How often each emotion is followed by each other emotion.
 
     Each file's segments (each file and speaker's, when the table has speakers) are put in order
-    of ``start``; every consecutive pair counts one transition ``from -> to``, including
+    of ``start`` (equal starts by ``end``, then by emotion category order); every consecutive
+    pair counts one transition ``from -> to``, including
     ``a -> a`` (merge first with `merge_adjacent` to count only changes). Rows without an emotion
     are skipped.
 
@@ -511,7 +512,13 @@ def transitions(df: pd.DataFrame, *, by: By = None, normalize: bool = False) -> 
     seq = _groups(sub, seq_cols)
     start = sub["start"].to_numpy(np.float64)
     order = _order(seq.codes, start)
-    s_codes, s_emo = _take(seq.codes, order), _take(emo, order)
+    s_codes, s_start = _take(seq.codes, order), _take(start, order)
+    if np.any((s_codes[1:] == s_codes[:-1]) & (s_start[1:] == s_start[:-1])):
+        # equal starts: order by end, then emotion, so the answer never depends on row order
+        end = sub["end"].to_numpy(np.float64)
+        order = np.lexsort((emo, end, start, seq.codes))
+        s_codes = seq.codes[order]
+    s_emo = _take(emo, order)
     pair = np.flatnonzero(s_codes[1:] == s_codes[:-1])
     k = len(labels)
     groups = _groups(sub, by)

@@ -238,3 +238,17 @@ def test_missing_columns_name_what_is_missing():
         analysis.durations(pd.DataFrame({"file": ["a"], "start": [0.0], "end": [1.0]}))
     with pytest.raises(ValueError, match="overlap"):
         analysis.durations(table([("a", None, 0, 1, "x")]), overlap="twice")
+
+
+def test_transitions_do_not_depend_on_row_order_when_starts_tie():
+    df = table(
+        [
+            ("a", None, 0.0, 2.0, "sad"),
+            ("a", None, 0.0, 1.0, "happy"),
+            ("a", None, 2.0, 3.0, "calm"),
+        ]
+    )
+    t1 = analysis.transitions(df)
+    t2 = analysis.transitions(df.iloc[::-1].reset_index(drop=True))
+    pd.testing.assert_frame_equal(t1, t2)
+    assert t1.loc["happy", "sad"] == 1 and t1.loc["sad", "calm"] == 1  # ties: shorter first
