@@ -68,3 +68,10 @@ def test_degenerate_inputs_are_finite(x):
     v = F.extract(x)
     assert v.shape == (F.n_features(),)
     assert np.isfinite(v).all()
+
+
+def test_long_windows_use_their_first_minute_and_stay_bounded():
+    x = np.tile(_voice(seconds=2.0), 40)[: 80 * SR]  # 80 s
+    a = F.extract_batch([x])
+    b = F.extract_batch([x[: F.MAX_SAMPLES]])
+    np.testing.assert_array_equal(a, b)

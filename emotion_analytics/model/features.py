@@ -132,6 +132,8 @@ _OTHER_NAMES = (
     "emod_4_8",
     "emod_8_16",
 )
+MAX_SECONDS = 60  # longer windows are analysed on their first minute
+MAX_SAMPLES = MAX_SECONDS * SAMPLE_RATE
 CHUNK = 16  # windows processed together (arrays of a few MB: stay in cache)
 
 
@@ -414,7 +416,8 @@ def extract_batch(windows) -> np.ndarray:
     ----------
     windows : list of 1-D arrays or 2-D array (n, n_samples)
         Mono audio at :data:`SAMPLE_RATE`; any length (very short input is zero-padded
-        to one frame; silence gives a finite vector).
+        to one frame; silence gives a finite vector; only the first :data:`MAX_SECONDS`
+        of a longer window are analysed, which bounds memory).
 
     Returns
     -------
@@ -433,18 +436,20 @@ def extract_batch(windows) -> np.ndarray:
     if isinstance(windows, np.ndarray) and windows.ndim == 1:
         windows = [windows]
     if isinstance(windows, np.ndarray) and windows.ndim == 2:
-        groups = {windows.shape[1]: list(range(windows.shape[0]))}
-        get = lambda ii: windows[ii]  # noqa: E731
+        groups = {min(windows.shape[1], MAX_SAMPLES): list(range(windows.shape[0]))}
+        get = lambda ii: windows[ii, :MAX_SAMPLES]  # noqa: E731
     else:
-        windows = [np.asarray(w).reshape(-1) for w in windows]
+        windows = [np.asarray(w).reshape(-1)[:MAX_SAMPLES] for w in windows]
         groups: dict[int, list[int]] = {}
         for i, w in enumerate(windows):
             groups.setdefault(w.shape[0], []).append(i)
         get = lambda ii: np.stack([windows[i] for i in ii])  # noqa: E731
     out = np.empty((len(windows), n_features()), dtype=np.float64)
-    for ids in groups.values():
-        for s in range(0, len(ids), CHUNK):
-            ii = ids[s : s + CHUNK]
+    for length, ids in groups.items():
+        # at most CHUNK 3-s windows' worth of samples at a time: bounded memory
+        step = max(1, min(CHUNK, CHUNK * 3 * SAMPLE_RATE // max(length, 1)))
+        for s in range(0, len(ids), step):
+            ii = ids[s : s + step]
             xb = np.asarray(get(ii), dtype=np.float64)
             if not np.isfinite(xb).all():
                 xb = np.nan_to_num(xb, nan=0.0, posinf=0.0, neginf=0.0)
