@@ -119,6 +119,7 @@ def test_shipped_weights_classify_emodb(model, emodb_small):
 
 @needs_emodb
 def test_training_is_deterministic(emodb_small):
+    pytest.importorskip("sklearn")
     from emotion_analytics.model.classifier import EmotionModel
     from emotion_analytics.model.train import Config, _finish_params, corpus_features, fit_model
 

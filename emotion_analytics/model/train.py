@@ -680,7 +680,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="both",
         help="with --loso: the 7-class task, the 4-class subset, or both (default)",
     )
-    parser.add_argument("--no-mlp", action="store_true", help="logistic regression only")
+    parser.add_argument(
+        "--no-mlp",
+        action="store_true",
+        help="linear member only (no MLP in the clip-mode ensemble)",
+    )
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
