@@ -390,6 +390,18 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     dict
         Parameters for :class:`~emotion_analytics.model.classifier.EmotionModel`
         (without labels / sample rate) plus ``"tuning"``, a dict of the choices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1, 2], 20)
+    >>> X = rng.standard_normal((60, 5)) + y[:, None]
+    >>> groups = np.tile(np.arange(6), 10)
+    >>> cfg = Config(linear=(("lr", 0.1),), use_mlp=False)
+    >>> p = fit_model(X, y, groups, np.zeros(60, bool), 3, cfg, seed=0)
+    >>> p["lr_w"].shape, p["tuning"]["inner_ua"] > 0.6
+    ((5, 3), True)
     """
     spk = np.unique(groups)
     order = np.random.default_rng(seed).permutation(len(spk))
@@ -701,6 +713,14 @@ def run(args: argparse.Namespace) -> int:
     -------
     int
         0 on success, 2 when the data folder is missing.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> run(p.parse_args(["--data", "/nonexistent", "--quiet"]))
+    2
     """
     data = Path(args.data) if args.data is not None else default_data_dir()
     if not (data / "metadata.csv").is_file():
