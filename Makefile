@@ -1,9 +1,9 @@
-# The two quick-start commands. Each creates .venv and installs what it needs itself.
+# The quick-start commands. Each creates .venv and installs what it needs itself.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint
+.PHONY: demo test notebook app lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +12,22 @@ $(BIN)/python:
 ## demo: analyse the sample audio in data/ with the embedded model -> out/emotions.csv + out/timeline.png
 demo: $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
-	$(BIN)/emotion-analytics analyze data/*.wav -o out/emotions.csv --plot out/timeline.png
+	$(BIN)/emotion-analytics analyze data/ -o out/emotions.csv --plot out/timeline.png
 
 ## test: install the test extras and run every test, doctest and notebook
 test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[test]"
 	$(BIN)/python -m pytest
 
+## notebook: JupyterLab on the widget app (then Run > Run All Cells)
+notebook: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[notebook]"
+	$(BIN)/jupyter lab notebooks/04_widgets.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+## app: the widget app as a web page (Voila)
+app: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[notebook]"
+	$(BIN)/voila notebooks/04_widgets.ipynb
+
 lint: $(BIN)/python
-	$(BIN)/ruff check emotion_analytics tests benchmarks
+	$(BIN)/ruff check emotion_analytics tests benchmarks scripts

@@ -2,7 +2,7 @@
 
 >>> import emotion_analytics as ea
 >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="call.wav")
->>> df.emotion.durations()["happy"].iloc[0]
+>>> float(df.emotion.durations()["happy"].iloc[0])
 3.0
 """
 
@@ -29,10 +29,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "recognise": "emotion_analytics.recognition",
     "EmotionClient": "emotion_analytics.client",
+    "get_engine": "emotion_analytics.engines",
     "read_rttm": "emotion_analytics.io",
     "write_rttm": "emotion_analytics.io",
+    "read_textgrid": "emotion_analytics.io",
     "write_textgrid": "emotion_analytics.io",
     "read_table": "emotion_analytics.io",
+    "write_table": "emotion_analytics.io",
+    "write_responses": "emotion_analytics.io",
+    "emotion_colors": "emotion_analytics.plotting",
 }
 
 __all__ = [
