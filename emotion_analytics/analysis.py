@@ -1011,6 +1011,30 @@ def merge_adjacent(df: pd.DataFrame, *, max_gap: float = 0.0) -> pd.DataFrame:
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
+
+def _recording_name(name: object) -> str:
+    """A recording's name without folders, URL path or extension: ``data/a.wav`` -> ``a``."""
+    base = str(name).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    stem, dot, _ = base.rpartition(".")
+    return stem if dot and stem else base
+
+
+def _match_recordings(files: pd.Index, names: np.ndarray) -> np.ndarray:
+    """Index into ``files`` of each turn file name (-1 when none).
+
+    An exact match first; else the same recording name without folders and extension, when
+    only one file has it (turns from ``conversation.rttm`` name ``conversation``; the emotion
+    table of ``recognise("data/conversation.wav")`` names ``data/conversation.wav``).
+    """
+    idx = pd.Index(files.astype(object)).get_indexer(names).astype(np.int64)
+    unmatched = np.flatnonzero(idx < 0)
+    if unmatched.size:
+        stems = pd.Series([_recording_name(f) for f in files], dtype=object)
+        unique = stems[~stems.duplicated(keep=False)]
+        lookup = dict(zip(unique.to_numpy(), unique.index))
+        idx[unmatched] = [lookup.get(_recording_name(n), -1) for n in names[unmatched]]
+    return idx
+
 def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     """Split emotion segments at speaker-turn boundaries and label each piece with its speaker.
 
@@ -1021,7 +1045,9 @@ def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     turns
         Speaker turns: a table with ``speaker, start, end`` and optionally ``file``, e.g.
         ``to_frame(diarization_answer)`` or ``emotion_analytics.io.read_rttm(path)``. With a
-        ``file`` column each file's segments meet that file's turns only; without one, the turns
+        ``file`` column each file's segments meet that file's turns only (a turn's file matches
+        exactly, or by recording name without folders and extension when that is unambiguous:
+        ``conversation`` in an RTTM matches ``data/conversation.wav``); without one, the turns
         apply to every file.
 
     Returns
@@ -1087,7 +1113,7 @@ def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     if by_file:
         seg_group, files = _codes(df["file"])
         turn_files = turns["file"].astype(object).map(_speaker_str)
-        turn_group = pd.Index(files.astype(object)).get_indexer(turn_files).astype(np.int64)
+        turn_group = _match_recordings(files, turn_files.to_numpy(dtype=object))
         known = turn_group >= 0
         turn_group, t_start, t_end = turn_group[known], t_start[known], t_end[known]
         spk_codes = spk_codes[known]

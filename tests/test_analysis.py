@@ -252,3 +252,28 @@ def test_transitions_do_not_depend_on_row_order_when_starts_tie():
     t2 = analysis.transitions(df.iloc[::-1].reset_index(drop=True))
     pd.testing.assert_frame_equal(t1, t2)
     assert t1.loc["happy", "sad"] == 1 and t1.loc["sad", "calm"] == 1  # ties: shorter first
+
+
+def test_assign_speakers_matches_turns_by_recording_name():
+    import emotion_analytics as ea
+
+    df = ea.to_frame({"data/conversation.wav": [{"emotion": "sad", "start": 0.0, "end": 4.0}],
+                      "https://x.org/b/other.flac": [{"emotion": "joy", "start": 0.0, "end": 2.0}]})
+    turns = ea.to_frame({"conversation": [{"speaker_id": "agent", "start": 0.0, "end": 2.0},
+                                          {"speaker_id": "customer", "start": 2.0, "end": 4.0}],
+                         "other": [{"speaker_id": "x", "start": 0.0, "end": 2.0}]})
+    out = df.emotion.assign_speakers(turns)
+    conv = out[out["file"] == "data/conversation.wav"]
+    assert conv["speaker"].tolist() == ["agent", "customer"]
+    assert out.loc[out["file"] == "https://x.org/b/other.flac", "speaker"].tolist() == ["x"]
+
+
+def test_assign_speakers_does_not_guess_between_two_files_of_one_name():
+    import emotion_analytics as ea
+
+    df = ea.to_frame({"a/conv.wav": [{"emotion": "sad", "start": 0.0, "end": 1.0}],
+                      "b/conv.wav": [{"emotion": "sad", "start": 0.0, "end": 1.0}]})
+    turns = ea.to_frame({"conv": [{"speaker_id": "s", "start": 0.0, "end": 1.0}]})
+    with pytest.warns(UserWarning, match="no speaker turns"):
+        out = df.emotion.assign_speakers(turns)
+    assert out["speaker"].isna().all()
