@@ -12,7 +12,7 @@ $(BIN)/python:
 ## demo: analyse the sample audio in data/ with the embedded model -> out/emotions.csv + out/timeline.png
 demo: $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
-	$(BIN)/emotion-analytics analyze data/ -o out/emotions.csv --plot out/timeline.png
+	$(BIN)/emotion-analytics analyze data/ --turns data/*.rttm -o out/emotions.csv --plot out/timeline.png
 
 ## test: install the test extras and run every test, doctest and notebook
 test: $(BIN)/python

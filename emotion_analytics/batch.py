@@ -238,6 +238,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="step between windows in seconds (default: the window length)")
     parser.add_argument("--channels", choices=("mono", "speakers"), default="mono",
                         help="'speakers': one speaker per channel of a stereo call")
+    parser.add_argument("--turns", nargs="+", metavar="RTTM", default=[],
+                        help="speaker turns (RTTM files, e.g. from a diarizer) to label each "
+                             "segment with its speaker; a turn file's recording name matches "
+                             "the audio file's name without folder and extension")
     parser.add_argument("--merge", action="store_true",
                         help="merge adjacent windows with the same emotion")
     parser.add_argument("--keep-non-speech", action="store_true",
@@ -284,6 +288,8 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, progress=show,
     )
     table = result.table
+    if args.turns:
+        table = _join_turns(table, args.turns)
     if args.output:
         _write(table, args.output)
     if args.plot:
@@ -300,6 +306,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
         return 1
     return 0
+
+
+def _join_turns(table, paths: Sequence[str]):
+    """Split the segments at the speaker turns of these RTTM files and label each piece."""
+    import warnings
+
+    import pandas as pd
+
+    from . import io as table_io
+
+    turns = pd.concat([table_io.read_rttm(p) for p in expand_files(paths)], ignore_index=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        joined = table.emotion.assign_speakers(turns)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return joined
 
 
 def _write(table, path: str) -> None:
@@ -330,4 +353,7 @@ def _print_summary(table, n_files: int) -> None:
     cols = ["seconds", "segments", "dominant", "dominant_share"]
     with_speech = table["file"].nunique()
     print(f"{n_files} file(s) analysed, {with_speech} with speech:")
-    print(summary[cols].round({"seconds": 1, "dominant_share": 2}).to_string())
+    shown = summary[cols].round({"seconds": 1, "dominant_share": 2}).reset_index()
+    if "speaker" in shown.columns:  # time outside every speaker turn
+        shown["speaker"] = shown["speaker"].astype(object).fillna("(no speaker)")
+    print(shown.to_string(index=False))

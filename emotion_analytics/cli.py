@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmotionAnalyticsError as exc:
         print(f"emotion-analytics {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `emotion-analytics analyze ... | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
+import emotion_analytics as ea
 from emotion_analytics import io as table_io
 from emotion_analytics.batch import analyze_files, expand_files
 from emotion_analytics.cli import main
@@ -82,3 +83,23 @@ def test_expand_files_keeps_audio_in_folders(tmp_path):
     (tmp_path / "b.txt").write_text("x")
     assert expand_files([str(tmp_path)]) == [str(tmp_path / "a.wav")]
     assert expand_files([str(tmp_path / "*.wav")]) == [str(tmp_path / "a.wav")]
+
+
+def test_cli_joins_speaker_turns_from_rttm(sample_dir, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    wav, rttm = sample_dir / "conversation.wav", sample_dir / "conversation.rttm"
+    assert main(["analyze", str(wav), "--turns", str(rttm), "-o", str(out)]) == 0
+    from emotion_analytics.io import read_rttm, read_table
+
+    table = read_table(out)
+    turns = read_rttm(rttm)
+    assert set(table["speaker"].dropna()) == set(turns["speaker"])
+    # splitting at turn boundaries keeps the time, and no piece crosses a turn boundary
+    plain = ea.recognise(wav)
+    assert abs(table["duration"].sum() - plain["duration"].sum()) < 1e-6
+    bounds = set(turns["start"]) | set(turns["end"])
+    for start, end in table[["start", "end"]].itertuples(index=False):
+        assert not any(start < b < end for b in bounds)
+    printed = capsys.readouterr().out
+    assert "agent" in printed and "customer" in printed and "(no speaker)" in printed
+    assert main(["analyze", str(wav), "--turns", str(tmp_path / "none.rttm")]) == 2
