@@ -7,7 +7,20 @@
     │   └── NotAResultError   an async acknowledgement was given where a result was expected
     ├── BadAudioError         audio that cannot be decoded or used (also a ValueError)
     ├── APIError              an HTTP API answered with an error (status, fault string, code)
-    └── MissingDependencyError  an optional extra is not installed (also an ImportError)
+    ├── MissingDependencyError  an optional extra is not installed (also an ImportError)
+    │
+    │   children that belong to one part live beside it:
+    ├── engines.UnknownEngineError      an ``engine=`` that names no engine (also a ValueError)
+    ├── client.UsageError               a client call that cannot work as given (ValueError)
+    ├── client.JobTimeoutError          an async job not done in time (also a TimeoutError)
+    ├── widgets.AppInputError           app settings that cannot work (also a ValueError)
+    ├── server.config.ConfigError       a server configuration that cannot work (ValueError)
+    ├── server.fetch.UnsafeURLError     a URL the server refuses to fetch (ValueError)
+    ├── server.fetch.FetchError         a URL that could not be fetched
+    └── server.jobs.DuplicateJobError   an async request_id that is already taken (ValueError)
+
+Warnings: ``audio.TruncatedAudioWarning`` (the readable start of a damaged file was used) and
+``analysis.UntimedRowsWarning`` (rows without an ``end`` carry no time).
 
 Every message says what was wrong, where (which file, which record) and what to do.
 """
