@@ -345,8 +345,36 @@ def _soundfile_info(opened: _Opened) -> AudioInfo:
         opened.file.seek(0)
     fmt = opened.format if opened.format != "unknown" else str(info.format).lower()
     frames = int(info.frames)
+    if fmt == "wav":  # libsndfile trusts the file's size: the header says what was written
+        frames = max(frames, _wav_declared_frames(opened.file) or 0)
     return AudioInfo(fmt, str(info.subtype), int(info.samplerate), int(info.channels),
                      frames / info.samplerate if info.samplerate else float("nan"), frames)
+
+
+def _wav_declared_frames(file: IO[bytes]) -> int | None:
+    """Frames that a RIFF/WAVE header announces in its ``data`` chunk (``None``: unknown).
+
+    A WAV cut short (an interrupted upload or copy) still opens in libsndfile, which then
+    reports only the frames that are there; the header keeps the length that was written.
+    """
+    try:
+        file.seek(0)
+        head = file.read(1 << 16)
+    finally:
+        file.seek(0)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None  # RF64/W64 and others: nothing to compare
+    pos, block_align = 12, 0
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if chunk == b"fmt " and pos + 22 <= len(head):
+            block_align = int.from_bytes(head[pos + 20:pos + 22], "little")
+        if chunk == b"data":
+            if not block_align or size in (0, 0xFFFFFFFF):  # streamed: length unknown
+                return None
+            return size // block_align
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def _soundfile_blocks(opened: _Opened, block_frames: int) -> Iterator[np.ndarray]:
@@ -477,7 +505,11 @@ class AudioStream:
         Channels per block (1 for ``"mono"``).
     """
 
-    def __init__(self, source: Any, *, sample_rate: int, channels: str, block_seconds: float):
+    def __init__(self, source: Any, *, sample_rate: int, channels: str, block_seconds: float,
+                 truncated: str = "warn"):
+        if truncated not in ("warn", "error"):
+            raise ValueError(f"truncated must be 'warn' or 'error', got {truncated!r}")
+        self._truncated = truncated
         if channels not in _CHANNEL_MODES:
             raise ValueError(f"channels must be one of {_CHANNEL_MODES}, got {channels!r}")
         if not (isinstance(sample_rate, (int, np.integer)) and sample_rate > 0):
@@ -530,12 +562,13 @@ class AudioStream:
                                 "samples; check that it was recorded and written completely")
         expected = self.info.frames
         if expected > 0 and total < 0.99 * expected and self.info.format != "array":
-            warnings.warn(
-                f"{self.name}: the file is truncated: its header announces "
-                f"{expected / native:.1f} s but only {total / native:.1f} s could be decoded; "
-                "the results cover the decoded part",
-                TruncatedAudioWarning, stacklevel=2,
-            )
+            message = (f"{self.name}: the file is truncated: its header announces "
+                       f"{expected / native:.1f} s but only {total / native:.1f} s could be "
+                       "decoded")
+            if self._truncated == "error":
+                raise BadAudioError(message + "; re-export or re-upload the complete file")
+            warnings.warn(message + "; the results cover the decoded part",
+                          TruncatedAudioWarning, stacklevel=2)
         if resampler is not None:
             empty = np.zeros((0,) if self.channels == "mono" else (0, self.n_channels),
                              dtype=np.float32)
@@ -596,6 +629,7 @@ def stream(
     sample_rate: int = 16000,
     channels: str = "mono",
     block_seconds: float = _DEFAULT_BLOCK_SECONDS,
+    truncated: str = "warn",
 ) -> AudioStream:
     """Open audio for reading in blocks: decoded and resampled as it is read.
 
@@ -612,6 +646,9 @@ def stream(
         (stereo call recordings).
     block_seconds : float
         Length of the blocks read from the source, in seconds of native audio.
+    truncated : {"warn", "error"}
+        A file shorter than its header announces: use the decoded part with a
+        `TruncatedAudioWarning`, or raise `BadAudioError` (at the end of the stream).
 
     Returns
     -------
@@ -632,7 +669,7 @@ def stream(
     (2, 80000, 2)
     """
     return AudioStream(source, sample_rate=sample_rate, channels=channels,
-                       block_seconds=block_seconds)
+                       block_seconds=block_seconds, truncated=truncated)
 
 
 def decode(

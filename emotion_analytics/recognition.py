@@ -45,6 +45,7 @@ def recognise(
     hop: float | None = None,
     merge: bool = False,
     speech_only: bool = True,
+    truncated: str = "warn",
     progress: Progress = None,
     file: str | None = None,
     scheduler: Any = None,
@@ -75,6 +76,9 @@ def recognise(
         (`emotion_analytics.analysis.merge_adjacent`).
     speech_only : bool
         Leave non-speech windows out (default), or keep them with a missing emotion.
+    truncated : {"warn", "error"}
+        A file shorter than its header announces: analyse the decoded part with a
+        `~emotion_analytics.audio.TruncatedAudioWarning` (default), or raise `BadAudioError`.
     progress : bool or callable, optional
         ``True`` shows a progress bar (tqdm); a callable gets ``(seconds_done, total_seconds)``.
     file : str, optional
@@ -120,7 +124,7 @@ def recognise(
     0
     """
     settings = dict(channels=channels, window=window, hop=hop, merge=merge,
-                    speech_only=speech_only)
+                    speech_only=speech_only, truncated=truncated)
     if isinstance(source, (list, tuple)) and not _is_array_pair(source):
         return _recognise_many(list(source), engine=engine, progress=progress,
                                scheduler=scheduler, settings=settings, options=options)
@@ -276,14 +280,15 @@ def _progress_callback(progress: Progress, total: float, name: str):
 
 
 def _segments(source, eng, *, name, progress, options, channels, window, hop, merge,
-              speech_only) -> tuple[list[list[dict]], list[str | None]]:
+              speech_only, truncated) -> tuple[list[list[dict]], list[str | None]]:
     """Per-channel v2 segments of one source, streaming it through the engine."""
     del merge  # applied to the table
     rate = int(getattr(eng, "sample_rate", 0) or _DEFAULT_RATE)
     window_engine = callable(getattr(eng, "predict_proba", None)) and bool(
         getattr(eng, "labels", None))
     block = _BLOCK_SECONDS if window_engine else ENGINE_CHUNK_SECONDS
-    with stream(source, sample_rate=rate, channels=channels, block_seconds=block) as st:
+    with stream(source, sample_rate=rate, channels=channels, block_seconds=block,
+                truncated=truncated) as st:
         speakers = [None] if channels == "mono" else [f"ch{i}" for i in range(st.n_channels)]
         on_block, close = _progress_callback(progress, st.info.duration, name)
         try:

@@ -243,3 +243,19 @@ def test_sample_files_decode(sample_dir: Path):
     assert call.shape[0] == 2
     conv = audio.probe(sample_dir / "conversation.wav")
     assert conv.channels == 1 and 20 <= conv.duration <= 60
+
+
+def test_a_cut_off_wav_is_noticed_from_its_header():
+    x = 0.1 * np.random.default_rng(2).standard_normal(4 * SR).astype(np.float32)
+    cut = encode(x, SR, "WAV")[: 44 + 2 * SR]  # header + 1 s of the 4 s it announces
+    assert audio.probe(cut).duration == pytest.approx(4.0)
+    with pytest.warns(audio.TruncatedAudioWarning, match=r"announces 4.0 s but only 1.0 s"):
+        y, _ = audio.decode(cut)
+    assert len(y) == SR
+    with pytest.raises(BadAudioError, match="truncated.*re-upload the complete file"):
+        with audio.stream(cut, truncated="error") as s:
+            list(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole, _ = audio.decode(encode(x, SR, "WAV"))  # a complete file: no warning
+    assert len(whole) == len(x)

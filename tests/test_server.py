@@ -256,6 +256,8 @@ BAD_INPUTS = [
      "emotion_analytics.BadAudio"),
     ("header-only wav", V2_SYNC, {"content": b64(audio_bytes(2.0)[:40])}, 400,
      "emotion_analytics.BadAudio"),
+    ("truncated wav", V2_SYNC, {"content": b64(audio_bytes(4.0)[:40000])}, 400,
+     "emotion_analytics.BadAudio"),
     ("truncated flac", V2_SYNC, {"content": b64(audio_bytes(4.0, fmt="FLAC")[:3000])}, 400,
      "emotion_analytics.BadAudio"),
     ("3-hour file on sync", V2_SYNC, {"content": b64(three_hour_wav())}, 413,

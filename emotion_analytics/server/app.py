@@ -393,7 +393,8 @@ class _ServerState:
         from .. import recognition
 
         answer = recognition.answer_v2 if version == "v2" else recognition.answer_v1
-        return answer(data, engine=self.engine)
+        # a cut-off upload is an error here, not a silently shorter answer
+        return answer(data, engine=self.engine, truncated="error")
 
     def probe_duration(self, data: bytes) -> float:
         from ..audio import probe
