@@ -288,6 +288,9 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, progress=show,
     )
     table = result.table
+    for path in (args.output, args.plot):  # create out/ and the like, as users expect
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     if args.turns:
         table = _join_turns(table, args.turns)
     if args.output:

@@ -86,7 +86,7 @@ def test_expand_files_keeps_audio_in_folders(tmp_path):
 
 
 def test_cli_joins_speaker_turns_from_rttm(sample_dir, tmp_path, capsys):
-    out = tmp_path / "t.csv"
+    out = tmp_path / "new" / "folder" / "t.csv"  # created as needed
     wav, rttm = sample_dir / "conversation.wav", sample_dir / "conversation.rttm"
     assert main(["analyze", str(wav), "--turns", str(rttm), "-o", str(out)]) == 0
     from emotion_analytics.io import read_rttm, read_table
