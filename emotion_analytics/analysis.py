@@ -1031,7 +1031,7 @@ def _match_recordings(files: pd.Index, names: np.ndarray) -> np.ndarray:
     if unmatched.size:
         stems = pd.Series([_recording_name(f) for f in files], dtype=object)
         unique = stems[~stems.duplicated(keep=False)]
-        lookup = dict(zip(unique.to_numpy(), unique.index))
+        lookup = dict(zip(unique.to_numpy(), unique.index, strict=False))
         idx[unmatched] = [lookup.get(_recording_name(n), -1) for n in names[unmatched]]
     return idx
 

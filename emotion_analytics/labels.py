@@ -14,7 +14,13 @@ DEEPAFFECTS_V2: tuple[str, ...] = ("anger", "excited", "frustration", "happy", "
 
 #: The embedded model's vocabulary (the seven EmoDB emotions).
 EMBEDDED: tuple[str, ...] = (
-    "anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"
+    "anger",
+    "boredom",
+    "disgust",
+    "fear",
+    "happiness",
+    "neutral",
+    "sadness",
 )
 
 
@@ -29,12 +35,17 @@ def named_mapping(name: str) -> dict[str, str]:
     'happy'
     """
     if name != "deepaffects":
-        raise ValueError(f"unknown label mapping {name!r}; known: 'deepaffects', 'lower', "
-                         "or pass a dict or a callable")
+        raise ValueError(
+            f"unknown label mapping {name!r}; known: 'deepaffects', 'lower', "
+            "or pass a dict or a callable"
+        )
     from .model import TO_DEEPAFFECTS
 
     mapping = {
-        "joy": "happy", "angry": "anger", "sadness": "sad", "frustrated": "frustration",
+        "joy": "happy",
+        "angry": "anger",
+        "sadness": "sad",
+        "frustrated": "frustration",
         "surprise": "excited",
     }
     mapping.update(TO_DEEPAFFECTS)

@@ -24,7 +24,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from .schema import PROB_PREFIX, empty_frame, normalise, prob_columns
 
 __all__ = ["to_frame", "read_responses", "to_response", "LabelMapping"]
 
-LabelMapping = Union[Mapping[str, str], Callable[[str], str], str, None]
+LabelMapping = Mapping[str, str] | Callable[[str], str] | str | None
 
 _CONFIDENCE_KEYS = ("emotion_score", "confidence", "score")  # first present wins
 _SPEAKER_KEYS = ("speaker", "speaker_id")
@@ -183,8 +183,8 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
     if extras and "request_id" in df.columns:
         columns.append("request_id")
     out: dict[str, list[dict]] = {k: [] for k in keys}
-    for key, rec in zip(files, df[columns].astype(object).to_numpy().tolist()):
-        row = dict(zip(columns, rec))
+    for key, rec in zip(files, df[columns].astype(object).to_numpy().tolist(), strict=False):
+        row = dict(zip(columns, rec, strict=False))
         seg: dict[str, Any] = {
             "emotion": None if _missing(row["emotion"]) else row["emotion"],
             "start": float(row["start"]),
@@ -222,8 +222,9 @@ def _expand_paths(spec: str | os.PathLike | Iterable[str | os.PathLike]) -> list
         if glob.has_magic(text):
             return [Path(p) for p in sorted(glob.glob(text))]
         if not os.path.exists(text):
-            raise BadResponseError("file not found; give a path, a folder or a glob pattern",
-                                   source=text)
+            raise BadResponseError(
+                "file not found; give a path, a folder or a glob pattern", source=text
+            )
         return [Path(text)]
     return [Path(p) for p in spec]
 
@@ -304,8 +305,13 @@ def _walk(obj, *, source, file, speaker, clip_duration, request_id) -> Iterable[
                 source=source,
             )
         if "segments" in obj:
-            yield _segments_frame(obj["segments"], source=source, file=file,
-                                  request_id=request_id or _opt_str(obj.get("request_id")), **kw)
+            yield _segments_frame(
+                obj["segments"],
+                source=source,
+                file=file,
+                request_id=request_id or _opt_str(obj.get("request_id")),
+                **kw,
+            )
             return
         if keys & _ANSWER_KEYS or _is_segment(obj):
             raise BadResponseError(
@@ -329,8 +335,9 @@ def _walk(obj, *, source, file, speaker, clip_duration, request_id) -> Iterable[
             for i, item in enumerate(obj):
                 name = file if file is not None else None
                 sub_source = f"{source} [answer {i}]" if source else f"answer {i}"
-                frames = list(_walk(item, source=sub_source, file=name, request_id=request_id,
-                                    **kw))
+                frames = list(
+                    _walk(item, source=sub_source, file=name, request_id=request_id, **kw)
+                )
                 for frame in frames:
                     if name is None and frame["file"].isna().all():
                         frame["file"] = str(i)
@@ -339,7 +346,8 @@ def _walk(obj, *, source, file, speaker, clip_duration, request_id) -> Iterable[
         bad = next(i for i, item in enumerate(obj) if not isinstance(item, (list, Mapping)))
         raise BadResponseError(
             f"expected a segment object, got {type(obj[bad]).__name__} {obj[bad]!r:.60}",
-            source=source, record=bad,
+            source=source,
+            record=bad,
         )
     raise BadResponseError(
         f"expected a list or object (a JSON answer), got {type(obj).__name__}", source=source
@@ -353,11 +361,18 @@ def _opt_str(value: Any) -> str | None:
 def _fault_error(obj: Mapping, source: str | None) -> APIError:
     fault = obj.get("fault") or {}
     detail = fault.get("detail") or {} if isinstance(fault, Mapping) else {}
-    text = fault.get("faultstring", fault.get("fault_string")) if isinstance(fault, Mapping) else None
-    code = detail.get("errorcode", detail.get("error_code")) if isinstance(detail, Mapping) else None
+    text = (
+        fault.get("faultstring", fault.get("fault_string")) if isinstance(fault, Mapping) else None
+    )
+    code = (
+        detail.get("errorcode", detail.get("error_code")) if isinstance(detail, Mapping) else None
+    )
     where = f"{source}: " if source else ""
-    return APIError(f"{where}the answer is an API error, not a result: {text} ({code})",
-                    fault_string=text, error_code=code)
+    return APIError(
+        f"{where}the answer is an API error, not a result: {text} ({code})",
+        fault_string=text,
+        error_code=code,
+    )
 
 
 def _number(record: Mapping, key: str, *, source, index) -> float:
@@ -365,12 +380,14 @@ def _number(record: Mapping, key: str, *, source, index) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise BadResponseError(
             f"{key!r} must be a number of seconds, got {type(value).__name__} {value!r:.40}",
-            source=source, record=index,
+            source=source,
+            record=index,
         )
     value = float(value)
     if not math.isfinite(value) or value < 0:
-        raise BadResponseError(f"{key!r} must be a finite number >= 0, got {value}",
-                               source=source, record=index)
+        raise BadResponseError(
+            f"{key!r} must be a finite number >= 0, got {value}", source=source, record=index
+        )
     return value
 
 
@@ -379,16 +396,25 @@ def _segments_frame(records, *, source, file, speaker, clip_duration, request_id
         raise BadResponseError(
             f"'segments' must be a list, got {type(records).__name__}", source=source
         )
-    if records and all(isinstance(r, Mapping) and "score" in r and "start" not in r
-                       and "end" not in r for r in records):
-        return _clip_frame(records, source=source, file=file, speaker=speaker,
-                           clip_duration=clip_duration, request_id=request_id)
+    if records and all(
+        isinstance(r, Mapping) and "score" in r and "start" not in r and "end" not in r
+        for r in records
+    ):
+        return _clip_frame(
+            records,
+            source=source,
+            file=file,
+            speaker=speaker,
+            clip_duration=clip_duration,
+            request_id=request_id,
+        )
     rows: list[dict[str, Any]] = []
     for i, rec in enumerate(records):
         if not isinstance(rec, Mapping):
             raise BadResponseError(
                 f"expected a segment object, got {type(rec).__name__} {rec!r:.60}",
-                source=source, record=i,
+                source=source,
+                record=i,
             )
         rows.append(_segment_row(rec, i, source=source, speaker=speaker))
     columns = ["start", "end", "emotion", "speaker", "confidence"]
@@ -408,19 +434,22 @@ def _segment_row(rec: Mapping, i: int, *, source, speaker) -> dict[str, Any]:
     start = _number(rec, "start", source=source, index=i)
     end = _number(rec, "end", source=source, index=i)
     if not start < end:
-        raise BadResponseError(f"'start' ({start}) must be before 'end' ({end})",
-                               source=source, record=i)
+        raise BadResponseError(
+            f"'start' ({start}) must be before 'end' ({end})", source=source, record=i
+        )
     emotion = rec.get("emotion")
     if emotion is not None and not isinstance(emotion, str):
         raise BadResponseError(
             f"'emotion' must be a string label, got {type(emotion).__name__} {emotion!r:.40}",
-            source=source, record=i,
+            source=source,
+            record=i,
         )
     spk = next((rec[k] for k in _SPEAKER_KEYS if rec.get(k) is not None), speaker)
     if isinstance(spk, bool) or (spk is not None and not isinstance(spk, (str, int, np.integer))):
         raise BadResponseError(
             f"'speaker_id' must be a string or an integer, got {type(spk).__name__}",
-            source=source, record=i,
+            source=source,
+            record=i,
         )
     # interaction analytics: 'emotion_score' is the emotion's, 'confidence' is the ASR's
     conf_key = next((k for k in _CONFIDENCE_KEYS if rec.get(k) is not None), None)
@@ -428,7 +457,8 @@ def _segment_row(rec: Mapping, i: int, *, source, speaker) -> dict[str, Any]:
     if conf is not None and (isinstance(conf, bool) or not isinstance(conf, (int, float))):
         raise BadResponseError(
             f"{conf_key!r} must be a number, got {type(conf).__name__} {conf!r:.40}",
-            source=source, record=i,
+            source=source,
+            record=i,
         )
     row: dict[str, Any] = {
         "start": start,
@@ -445,12 +475,14 @@ def _segment_row(rec: Mapping, i: int, *, source, speaker) -> dict[str, Any]:
     scores = rec.get("scores")
     if scores is not None:
         if not isinstance(scores, Mapping):
-            raise BadResponseError("'scores' must be an object of label -> probability",
-                                   source=source, record=i)
+            raise BadResponseError(
+                "'scores' must be an object of label -> probability", source=source, record=i
+            )
         for label, p in scores.items():
             if isinstance(p, bool) or not isinstance(p, (int, float)):
-                raise BadResponseError(f"score of {label!r} must be a number, got {p!r:.40}",
-                                       source=source, record=i)
+                raise BadResponseError(
+                    f"score of {label!r} must be a number, got {p!r:.40}", source=source, record=i
+                )
             row[PROB_PREFIX + str(label)] = float(p)
     return row
 
@@ -461,21 +493,31 @@ def _clip_frame(records, *, source, file, speaker, clip_duration, request_id) ->
     for i, rec in enumerate(records):
         label = rec.get("emotion")
         if not isinstance(label, str):
-            raise BadResponseError(f"'emotion' must be a string label, got {label!r:.40}",
-                                   source=source, record=i)
+            raise BadResponseError(
+                f"'emotion' must be a string label, got {label!r:.40}", source=source, record=i
+            )
         score = rec["score"]
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(
-            score
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not math.isfinite(score)
         ):
-            raise BadResponseError(f"'score' must be a finite number, got {score!r:.40}",
-                                   source=source, record=i)
+            raise BadResponseError(
+                f"'score' must be a finite number, got {score!r:.40}", source=source, record=i
+            )
         scores[label] = float(score)
     best = max(scores, key=scores.__getitem__)
     end = np.nan if clip_duration is None else float(clip_duration)
     if clip_duration is not None and not end > 0:
         raise BadResponseError(f"clip_duration must be > 0, got {clip_duration}")
-    row = {"file": file, "speaker": speaker, "start": 0.0, "end": end, "emotion": best,
-           "confidence": scores[best]}
+    row = {
+        "file": file,
+        "speaker": speaker,
+        "start": 0.0,
+        "end": end,
+        "emotion": best,
+        "confidence": scores[best],
+    }
     row.update({PROB_PREFIX + label: p for label, p in scores.items()})
     df = pd.DataFrame([row])
     if request_id is not None:

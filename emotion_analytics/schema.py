@@ -89,7 +89,7 @@ def empty_frame(extra: Iterable[str] = ()) -> pd.DataFrame:
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
-    """Give a table the fixed columns and dtypes (missing columns are added, ``duration`` recomputed).
+    """Give a table the fixed columns and dtypes (adds missing columns, recomputes ``duration``).
 
     Use it after reading a CSV, or to turn a hand-made frame with at least ``file, start, end``
     into a segment table. Extra columns are kept after the fixed ones. Returns a new frame.

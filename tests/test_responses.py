@@ -1,4 +1,4 @@
-"""Every answer shape of the API family -> the tidy table, and every malformed answer -> a clear error."""
+"""Every answer shape of the API family -> the tidy table; every malformed answer -> an error."""
 
 from __future__ import annotations
 
@@ -55,8 +55,10 @@ def test_webhook_payload_uses_request_id():
 
 
 def test_v1_clip_level_scores_become_one_row():
-    v1 = [{"emotion": e, "score": s} for e, s in
-          [("angry", 0.1), ("happy", 0.6), ("sad", 0.2), ("neutral", 0.1)]]
+    v1 = [
+        {"emotion": e, "score": s}
+        for e, s in [("angry", 0.1), ("happy", 0.6), ("sad", 0.2), ("neutral", 0.1)]
+    ]
     df = ea.to_frame(v1, file="clip")
     check_table(df)
     assert len(df) == 1
@@ -74,16 +76,35 @@ def test_v1_in_webhook():
 
 
 def test_interaction_analytics_segments():
-    answer = {"request_id": "r1", "response": {
-        "num_speakers": 2,
-        "segments": [
-            {"speaker_id": 1, "start": 0.0, "end": 2.5, "text": "hello", "confidence": 0.93,
-             "emotion": "neutral", "emotion_score": 0.8, "intent": "greeting"},
-            {"speaker_id": "2", "start": 2.5, "end": 4.0, "text": "hi", "confidence": 0.5,
-             "emotion": "joy", "emotion_score": 0.6, "intent": None},
-        ],
-        "energy": [{"speaker_id": 1, "value": 0.3}],
-    }}
+    answer = {
+        "request_id": "r1",
+        "response": {
+            "num_speakers": 2,
+            "segments": [
+                {
+                    "speaker_id": 1,
+                    "start": 0.0,
+                    "end": 2.5,
+                    "text": "hello",
+                    "confidence": 0.93,
+                    "emotion": "neutral",
+                    "emotion_score": 0.8,
+                    "intent": "greeting",
+                },
+                {
+                    "speaker_id": "2",
+                    "start": 2.5,
+                    "end": 4.0,
+                    "text": "hi",
+                    "confidence": 0.5,
+                    "emotion": "joy",
+                    "emotion_score": 0.6,
+                    "intent": None,
+                },
+            ],
+            "energy": [{"speaker_id": 1, "value": 0.3}],
+        },
+    }
     df = ea.to_frame(answer)
     check_table(df)
     assert df["speaker"].tolist() == ["1", "2"]  # ints and strings -> strings
@@ -93,9 +114,16 @@ def test_interaction_analytics_segments():
 
 
 def test_diarization_answer_gives_speaker_turns():
-    answer = {"request_id": "d", "response": {"num_speakers": 2, "segments": [
-        {"speaker_id": "speaker1", "start": 0, "end": 1},
-        {"speaker_id": "speaker2", "start": 1, "end": 2.5}]}}
+    answer = {
+        "request_id": "d",
+        "response": {
+            "num_speakers": 2,
+            "segments": [
+                {"speaker_id": "speaker1", "start": 0, "end": 1},
+                {"speaker_id": "speaker2", "start": 1, "end": 2.5},
+            ],
+        },
+    }
     df = ea.to_frame(answer)
     check_table(df)
     assert df["speaker"].tolist() == ["speaker1", "speaker2"]
@@ -103,8 +131,17 @@ def test_diarization_answer_gives_speaker_turns():
 
 
 def test_realtime_segments():
-    stream = [{"id": 1, "start": 0.0, "end": 1.0, "emotion": "anger", "speaker_id": 7,
-               "emotion_score": 0.7, "identification_score": 0.9}]
+    stream = [
+        {
+            "id": 1,
+            "start": 0.0,
+            "end": 1.0,
+            "emotion": "anger",
+            "speaker_id": 7,
+            "emotion_score": 0.7,
+            "identification_score": 0.9,
+        }
+    ]
     df = ea.to_frame(stream)
     assert df["speaker"].tolist() == ["7"] and df["confidence"].tolist() == [0.7]
 
@@ -131,12 +168,17 @@ def test_list_of_many_answers():
 
 
 def test_unsorted_and_overlapping_segments_are_kept_sorted():
-    df = ea.to_frame([{"emotion": "a", "start": 5, "end": 6}, {"emotion": "b", "start": 0, "end": 9}])
+    df = ea.to_frame(
+        [{"emotion": "a", "start": 5, "end": 6}, {"emotion": "b", "start": 0, "end": 9}]
+    )
     assert df["start"].tolist() == [0.0, 5.0]
 
 
 def test_labels_kept_as_received_and_explicit_mapping():
-    answer = [{"emotion": "Frustrated", "start": 0, "end": 1}, {"emotion": "Neutral", "start": 1, "end": 2}]
+    answer = [
+        {"emotion": "Frustrated", "start": 0, "end": 1},
+        {"emotion": "Neutral", "start": 1, "end": 2},
+    ]
     assert ea.to_frame(answer)["emotion"].tolist() == ["Frustrated", "Neutral"]
     assert ea.to_frame(answer, labels="lower")["emotion"].tolist() == ["frustrated", "neutral"]
     mapped = ea.to_frame(answer, labels={"Frustrated": "frustration"})
@@ -144,9 +186,18 @@ def test_labels_kept_as_received_and_explicit_mapping():
 
 
 def test_scores_extra_become_prob_columns():
-    df = ea.to_frame([{"emotion": "a", "start": 0, "end": 1, "confidence": 0.7,
-                       "scores": {"a": 0.7, "b": 0.3}},
-                      {"emotion": "b", "start": 1, "end": 2, "scores": {"b": 1.0}}])
+    df = ea.to_frame(
+        [
+            {
+                "emotion": "a",
+                "start": 0,
+                "end": 1,
+                "confidence": 0.7,
+                "scores": {"a": 0.7, "b": 0.3},
+            },
+            {"emotion": "b", "start": 1, "end": 2, "scores": {"b": 1.0}},
+        ]
+    )
     assert df["prob_a"].tolist() == [0.7, 0.0]
     assert df["confidence"].iloc[0] == 0.7
 
@@ -162,10 +213,23 @@ def test_async_acknowledgement_is_not_a_result():
         ea.to_frame({"request_id": "8bdd", "api": "requested_api_name"})
 
 
-@pytest.mark.parametrize("fault", [
-    {"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}},
-    {"fault": {"fault_string": "BAD REQUEST", "detail": {"error_code": "com.deepaffects.BadRequest"}}},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {
+            "fault": {
+                "faultstring": "Invalid ApiKey",
+                "detail": {"errorcode": "oauth.v2.InvalidApiKey"},
+            }
+        },
+        {
+            "fault": {
+                "fault_string": "BAD REQUEST",
+                "detail": {"error_code": "com.deepaffects.BadRequest"},
+            }
+        },
+    ],
+)
 def test_fault_bodies_raise_api_error(fault):
     with pytest.raises(APIError) as info:
         ea.to_frame(fault)
@@ -173,24 +237,42 @@ def test_fault_bodies_raise_api_error(fault):
     assert info.value.error_code.endswith(("InvalidApiKey", "BadRequest"))
 
 
-@pytest.mark.parametrize("answer, message", [
-    ([{"emotion": "a", "end": 1}], r"record 0: missing key 'start'"),
-    ([V2[0], {"emotion": "a", "start": 2, "end": 2}], r"record 1: 'start' \(2.0\) must be before"),
-    ([{"emotion": "a", "start": 3, "end": 1}], r"record 0: 'start' \(3.0\) must be before 'end'"),
-    ([{"emotion": "a", "start": -1, "end": 1}], r"record 0: 'start' must be a finite number >= 0"),
-    ([{"emotion": "a", "start": float("nan"), "end": 1}], r"record 0: 'start' must be a finite"),
-    ([{"emotion": "a", "start": "0", "end": 1}], r"record 0: 'start' must be a number.*str"),
-    ([{"emotion": "a", "start": True, "end": 1}], r"record 0: 'start' must be a number.*bool"),
-    ([{"emotion": 3, "start": 0, "end": 1}], r"record 0: 'emotion' must be a string"),
-    ([{"emotion": "a", "start": 0, "end": 1, "speaker_id": [1]}], r"'speaker_id' must be"),
-    ([{"emotion": "a", "start": 0, "end": 1, "confidence": "high"}], r"'confidence' must be a number"),
-    ([V2[0], 5], r"record 1: expected a segment object, got int"),
-    ({"segments": "nope"}, r"'segments' must be a list"),
-    (42, r"expected a list or object"),
-    ("not json at all", r"not JSON and not an existing file"),
-    ("[{\"emotion\": ", r"not valid JSON"),
-    ({"request_id": "x", "response": [{"emotion": "a", "start": 1, "end": 0}]}, r"record 0"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ([{"emotion": "a", "end": 1}], r"record 0: missing key 'start'"),
+        (
+            [V2[0], {"emotion": "a", "start": 2, "end": 2}],
+            r"record 1: 'start' \(2.0\) must be before",
+        ),
+        (
+            [{"emotion": "a", "start": 3, "end": 1}],
+            r"record 0: 'start' \(3.0\) must be before 'end'",
+        ),
+        (
+            [{"emotion": "a", "start": -1, "end": 1}],
+            r"record 0: 'start' must be a finite number >= 0",
+        ),
+        (
+            [{"emotion": "a", "start": float("nan"), "end": 1}],
+            r"record 0: 'start' must be a finite",
+        ),
+        ([{"emotion": "a", "start": "0", "end": 1}], r"record 0: 'start' must be a number.*str"),
+        ([{"emotion": "a", "start": True, "end": 1}], r"record 0: 'start' must be a number.*bool"),
+        ([{"emotion": 3, "start": 0, "end": 1}], r"record 0: 'emotion' must be a string"),
+        ([{"emotion": "a", "start": 0, "end": 1, "speaker_id": [1]}], r"'speaker_id' must be"),
+        (
+            [{"emotion": "a", "start": 0, "end": 1, "confidence": "high"}],
+            r"'confidence' must be a number",
+        ),
+        ([V2[0], 5], r"record 1: expected a segment object, got int"),
+        ({"segments": "nope"}, r"'segments' must be a list"),
+        (42, r"expected a list or object"),
+        ("not json at all", r"not JSON and not an existing file"),
+        ('[{"emotion": ', r"not valid JSON"),
+        ({"request_id": "x", "response": [{"emotion": "a", "start": 1, "end": 0}]}, r"record 0"),
+    ],
+)
 def test_bad_answers_raise_clear_errors(answer, message):
     with pytest.raises(BadResponseError, match=message):
         ea.to_frame(answer)
@@ -198,7 +280,9 @@ def test_bad_answers_raise_clear_errors(answer, message):
 
 def test_bad_file_is_named_in_the_error(tmp_path):
     bad = tmp_path / "broken.json"
-    bad.write_text('[{"emotion": "a", "start": 0, "end": 1}, {"emotion": "b", "start": 4, "end": 3}]')
+    bad.write_text(
+        '[{"emotion": "a", "start": 0, "end": 1}, {"emotion": "b", "start": 4, "end": 3}]'
+    )
     with pytest.raises(BadResponseError, match=r"broken\.json.*record 1"):
         ea.to_frame(bad)
     (tmp_path / "garbage.json").write_text("{oops")
@@ -230,11 +314,21 @@ def test_read_responses_glob_folder_and_list(tmp_path):
 
 
 def test_to_response_round_trip_keeps_speakers_scores_and_files():
-    df = ea.to_frame({
-        "a": [{"emotion": "x", "start": 0, "end": 1, "speaker_id": "s1", "confidence": 0.5,
-               "scores": {"x": 0.5, "y": 0.5}}],
-        "b": [{"emotion": "y", "start": 2, "end": 3}],
-    })
+    df = ea.to_frame(
+        {
+            "a": [
+                {
+                    "emotion": "x",
+                    "start": 0,
+                    "end": 1,
+                    "speaker_id": "s1",
+                    "confidence": 0.5,
+                    "scores": {"x": 0.5, "y": 0.5},
+                }
+            ],
+            "b": [{"emotion": "y", "start": 2, "end": 3}],
+        }
+    )
     back = ea.to_frame(df.emotion.to_response())
     pd.testing.assert_frame_equal(back, df)
     plain = df.emotion.to_response(extras=False)

@@ -18,8 +18,18 @@ def test_empty_frame_has_fixed_columns():
 
 
 def test_normalise_fills_missing_columns_and_recomputes_duration():
-    df = normalise(pd.DataFrame({"file": ["f"], "start": [1], "end": [4], "duration": [99.0],
-                                 "speaker": [3.0], "extra": ["kept"]}))
+    df = normalise(
+        pd.DataFrame(
+            {
+                "file": ["f"],
+                "start": [1],
+                "end": [4],
+                "duration": [99.0],
+                "speaker": [3.0],
+                "extra": ["kept"],
+            }
+        )
+    )
     assert df["duration"].tolist() == [3.0]
     assert df["speaker"].tolist() == ["3"]
     assert df["emotion"].isna().all() and df["confidence"].isna().all()
@@ -36,13 +46,16 @@ def test_validate_accepts_good_and_nan_end_rows():
     assert validate(df) is df
 
 
-@pytest.mark.parametrize("start, end, file, message", [
-    (-1.0, 1.0, "a", "finite number >= 0"),
-    (np.inf, 1.0, "a", "finite number >= 0"),
-    (2.0, 2.0, "a", "must be before"),
-    (0.0, np.inf, "a", "must be before"),
-    (0.0, 1.0, None, "'file' is missing"),
-])
+@pytest.mark.parametrize(
+    "start, end, file, message",
+    [
+        (-1.0, 1.0, "a", "finite number >= 0"),
+        (np.inf, 1.0, "a", "finite number >= 0"),
+        (2.0, 2.0, "a", "must be before"),
+        (0.0, np.inf, "a", "must be before"),
+        (0.0, 1.0, None, "'file' is missing"),
+    ],
+)
 def test_validate_names_the_bad_row(start, end, file, message):
     df = normalise(pd.DataFrame({"file": ["ok", file], "start": [0.0, start], "end": [1.0, end]}))
     with pytest.raises(BadResponseError, match=f"record 1: .*{message}"):
