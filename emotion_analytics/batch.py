@@ -242,6 +242,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="speaker turns (RTTM files, e.g. from a diarizer) to label each "
                              "segment with its speaker; a turn file's recording name matches "
                              "the audio file's name without folder and extension")
+    parser.add_argument("--labels", choices=["deepaffects"], default=None,
+                        help="map the engine's labels onto the hosted API's vocabulary "
+                             "(anger, excited, frustration, happy, sad, neutral)")
     parser.add_argument("--merge", action="store_true",
                         help="merge adjacent windows with the same emotion")
     parser.add_argument("--keep-non-speech", action="store_true",
@@ -285,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
     result = analyze_files(
         files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
         merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
-        scheduler=args.scheduler, progress=show,
+        scheduler=args.scheduler, progress=show, labels=args.labels,
     )
     table = result.table
     for path in (args.output, args.plot):  # create out/ and the like, as users expect

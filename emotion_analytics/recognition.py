@@ -46,6 +46,7 @@ def recognise(
     merge: bool = False,
     speech_only: bool = True,
     truncated: str = "warn",
+    labels: Any = None,
     progress: Progress = None,
     file: str | None = None,
     scheduler: Any = None,
@@ -79,6 +80,10 @@ def recognise(
     truncated : {"warn", "error"}
         A file shorter than its header announces: analyse the decoded part with a
         `~emotion_analytics.audio.TruncatedAudioWarning` (default), or raise `BadAudioError`.
+    labels : dict, callable or str, optional
+        Map the engine's labels onto another vocabulary, probabilities included (see
+        `emotion_analytics.labels.relabel_table`); ``"deepaffects"`` gives the hosted API's
+        ``anger, excited, frustration, happy, sad, neutral``. Default: the engine's own labels.
     progress : bool or callable, optional
         ``True`` shows a progress bar (tqdm); a callable gets ``(seconds_done, total_seconds)``.
     file : str, optional
@@ -124,7 +129,7 @@ def recognise(
     0
     """
     settings = dict(channels=channels, window=window, hop=hop, merge=merge,
-                    speech_only=speech_only, truncated=truncated)
+                    speech_only=speech_only, truncated=truncated, labels=labels)
     if isinstance(source, (list, tuple)) and not _is_array_pair(source):
         return _recognise_many(list(source), engine=engine, progress=progress,
                                scheduler=scheduler, settings=settings, options=options)
@@ -139,7 +144,7 @@ def recognise(
     segments, speakers = _segments(source, eng, name=name, progress=progress,
                                    options=options, **settings)
     return _table(segments, speakers, name=name, labels=getattr(eng, "labels", None),
-                  channels=channels, merge=merge)
+                  channels=channels, merge=merge, relabel=labels)
 
 
 def answer_v2(source: Any, *, engine: Any = "local", **options: Any) -> list[dict]:
@@ -280,9 +285,9 @@ def _progress_callback(progress: Progress, total: float, name: str):
 
 
 def _segments(source, eng, *, name, progress, options, channels, window, hop, merge,
-              speech_only, truncated) -> tuple[list[list[dict]], list[str | None]]:
+              speech_only, truncated, labels) -> tuple[list[list[dict]], list[str | None]]:
     """Per-channel v2 segments of one source, streaming it through the engine."""
-    del merge  # applied to the table
+    del merge, labels  # applied to the table
     rate = int(getattr(eng, "sample_rate", 0) or _DEFAULT_RATE)
     window_engine = callable(getattr(eng, "predict_proba", None)) and bool(
         getattr(eng, "labels", None))
@@ -337,7 +342,8 @@ def _chunked(st: AudioStream, eng, speakers, on_block, options) -> list[list[dic
 
 
 def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
-           labels: Sequence[str] | None, channels: str, merge: bool) -> pd.DataFrame:
+           labels: Sequence[str] | None, channels: str, merge: bool,
+           relabel: Any = None) -> pd.DataFrame:
     prob_cols = [PROB_PREFIX + str(label) for label in (labels or ())]
     frames = []
     for ch, segs in enumerate(segments):
@@ -352,6 +358,10 @@ def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
         df["file"] = df["file"].astype(str).astype("category")
         if channels == "speakers":
             df.insert(len(df.columns) - len(prob_cols), "channel", pd.Series(dtype=object))
+        if relabel is not None:
+            from .labels import relabel_table
+
+            df = relabel_table(df, relabel)
         return df
     df = normalise(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
     for col in prob_cols:  # every class has a column, in the engine's label order
@@ -359,6 +369,10 @@ def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
             df[col] = np.where(df["emotion"].notna(), 0.0, np.nan)
     other = [c for c in df.columns if c not in prob_cols]
     df = df[other + prob_cols]
+    if relabel is not None:
+        from .labels import relabel_table
+
+        df = relabel_table(df, relabel)
     if merge:
         from .analysis import merge_adjacent
 

@@ -526,18 +526,7 @@ def _clip_frame(records, *, source, file, speaker, clip_duration, request_id) ->
 
 
 def _map_labels(emotion: pd.Series, labels: LabelMapping) -> pd.Series:
-    values = emotion.astype(object)
-    if labels == "lower":
-        fn: Callable[[str], str] = str.lower
-    elif isinstance(labels, str):
-        from .labels import named_mapping
+    from .labels import resolve_mapping
 
-        mapping = named_mapping(labels)
-        fn = lambda v: mapping.get(v, v)  # noqa: E731
-    elif isinstance(labels, Mapping):
-        fn = lambda v: labels.get(v, v)  # noqa: E731
-    elif callable(labels):
-        fn = labels
-    else:
-        raise TypeError(f"labels must be a dict, a callable or 'lower', got {labels!r}")
-    return values.map(lambda v: v if _missing(v) else fn(v))
+    fn = resolve_mapping(labels)
+    return emotion.astype(object).map(lambda v: v if _missing(v) else fn(v))

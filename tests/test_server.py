@@ -367,3 +367,18 @@ def test_refuses_public_bind_without_keys(tmp_path):
     assert out.returncode == 2
     assert "refusing to listen" in out.stderr and "EMOTION_ANALYTICS_API_KEYS" in out.stderr
     assert not (tmp_path / "j.db").exists()
+
+
+def test_labels_in_the_hosted_vocabulary(tmp_path, clip):
+    """``serve --labels deepaffects``: answers in the hosted API's v2 vocabulary."""
+    from emotion_analytics.labels import DEEPAFFECTS_V2
+
+    with LiveServer(ServerConfig(jobs_db=tmp_path / "j.db", labels="deepaffects")) as srv:
+        v2 = requests.post(srv.url + V2_SYNC, json={"content": b64(clip)}, timeout=60).json()
+        v1 = requests.post(srv.url + V1_SYNC, json={"content": b64(clip)}, timeout=60).json()
+    assert v2 and {seg["emotion"] for seg in v2} <= set(DEEPAFFECTS_V2)
+    for seg in v2:
+        assert set(seg["scores"]) <= set(DEEPAFFECTS_V2)
+        assert seg["confidence"] == max(seg["scores"].values())
+    assert {r["emotion"] for r in v1} <= set(DEEPAFFECTS_V2)
+    assert sum(r["score"] for r in v1) == pytest.approx(1.0, abs=1e-6)

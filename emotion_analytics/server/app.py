@@ -394,7 +394,7 @@ class _ServerState:
 
         answer = recognition.answer_v2 if version == "v2" else recognition.answer_v1
         # a cut-off upload is an error here, not a silently shorter answer
-        return answer(data, engine=self.engine, truncated="error")
+        return answer(data, engine=self.engine, truncated="error", labels=self.config.labels)
 
     def probe_duration(self, data: bytes) -> float:
         from ..audio import probe

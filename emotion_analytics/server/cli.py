@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--api-keys-file", type=Path, default=None,
       help=f"file with one API key per line (also read: ${API_KEYS_ENV}, comma-separated)")
     a("--engine", default=d.engine, help="engine answering requests (default %(default)s)")
+    a("--labels", choices=["deepaffects"], default=None,
+      help="answer in the hosted API's vocabulary (anger, excited, frustration, happy, sad, "
+           "neutral) instead of the engine's own labels")
     a("--webhook-secret", default=None,
       help=f"secret signing webhook posts (X-Emotion-Signature); default ${WEBHOOK_SECRET_ENV}")
     a("--workers", type=int, default=d.workers,
@@ -68,7 +71,7 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
     return ServerConfig(
         host=args.host, port=args.port, jobs_db=args.jobs_db,
         api_keys=load_api_keys(env=env, keys_file=args.api_keys_file),
-        engine=args.engine,
+        engine=args.engine, labels=args.labels,
         webhook_secret=args.webhook_secret or env.get(WEBHOOK_SECRET_ENV) or None,
         max_body_bytes=int(args.max_body_mb * _MB), max_sync_seconds=args.max_sync_seconds,
         max_fetch_bytes=int(args.max_fetch_mb * _MB), fetch_timeout=args.fetch_timeout,

@@ -55,6 +55,10 @@ class ServerConfig:
         Accepted keys. Empty means no authentication, which is allowed on loopback only.
     engine
         Engine name (``"local"``) used when the app factory is not given an engine object.
+    labels
+        ``None`` (default): answer with the engine's own labels; ``"deepaffects"``: map them,
+        probabilities included, onto the hosted API's v2 vocabulary
+        (`emotion_analytics.labels.relabel_table`).
     webhook_secret
         Secret for the ``X-Emotion-Signature`` HMAC-SHA256 header on webhook posts (none: no
         header).
@@ -81,6 +85,7 @@ class ServerConfig:
     jobs_db: Path | None = None
     api_keys: tuple[str, ...] = ()
     engine: str = "local"
+    labels: str | None = None
     webhook_secret: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     max_sync_seconds: float = 60.0
