@@ -126,7 +126,7 @@ def test_training_is_deterministic(emodb_small):
     c = emodb_small
     X, src, is_aug = corpus_features(c, 1, seed=5)
     y = c.labels[src]
-    cfg = Config(linear=(("lda", 0.0), ("lr", 0.1)), use_mlp=True, mlp_iter=40)
+    cfg = Config(linear=(("lda", 0.0), ("lr", 0.1)), use_mlp=True, mlp_iter=40, mlp_bag=2)
     runs = []
     for _ in range(2):
         params = fit_model(X, y, c.speakers[src], is_aug, 7, cfg, seed=5)
@@ -135,3 +135,25 @@ def test_training_is_deterministic(emodb_small):
     # and the features of augmented copies are themselves reproducible
     X2, _, _ = corpus_features(c, 1, seed=5)
     np.testing.assert_array_equal(X, X2)
+
+
+def test_mlp_bag_is_the_mean_of_its_members_logits():
+    pytest.importorskip("sklearn")
+    from emotion_analytics.model.train import Config, _fit_mlp, _fit_one_mlp
+
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1, 2], 30)
+    Z = rng.standard_normal((90, 6)) + y[:, None]
+    cfg = Config(mlp_hidden=8, mlp_iter=30, mlp_bag=3)
+    (w1, b1), (w2, b2) = _fit_mlp(Z, y, 1.0, cfg, 7, 4)
+    assert w1.shape == (6, 24) and w2.shape == (24, 4)
+    logits = np.maximum(Z @ w1 + b1, 0.0) @ w2 + b2
+    members = []
+    for j in range(3):
+        (v1, c1), (v2, c2) = _fit_one_mlp(Z, y, 1.0, cfg, 7 + 1000 * j, 4)
+        members.append(np.maximum(Z @ v1 + c1, 0.0) @ v2 + c2)
+    np.testing.assert_allclose(logits, np.mean(members, axis=0), atol=1e-9)
+    # the members differ (different seeds), so the bag is not one network repeated
+    assert not np.allclose(members[0], members[1])
+    # a class absent from the training labels gets a very low logit, never NaN
+    assert np.isfinite(logits).all() and (logits[:, 3] < logits[:, :3].min(axis=1)).all()

@@ -255,6 +255,7 @@ class Config:
     mlp_alpha: tuple[float, ...] = (1.0,)
     mlp_hidden: int = 64
     mlp_iter: int = 300
+    mlp_bag: int = 3  # MLPs with different seeds, averaged (stored as one wider network)
     mixes: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     inner_folds: int = 3
     use_mlp: bool = True
@@ -294,7 +295,9 @@ def _fit_lr(Z, y, spec, n_classes):
     return w, b
 
 
-def _fit_mlp(Z, y, alpha, cfg: Config, seed, n_classes):
+def _fit_one_mlp(Z, y, alpha, cfg: Config, seed, n_classes):
+    import warnings
+
     from sklearn.neural_network import MLPClassifier
 
     m = MLPClassifier(
@@ -307,21 +310,35 @@ def _fit_mlp(Z, y, alpha, cfg: Config, seed, n_classes):
         tol=1e-5,
         n_iter_no_change=20,
     )
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(Z, y)
-    layers = []
-    for i, (w, b) in enumerate(zip(m.coefs_, m.intercepts_, strict=True)):
-        if i == len(m.coefs_) - 1:
-            w2 = np.zeros((w.shape[0], n_classes))
-            b2 = np.full(n_classes, -30.0)
-            w2[:, m.classes_] = w
-            b2[m.classes_] = b
-            w, b = w2, b2
-        layers.append((w, b))
-    return layers
+    (w1, b1), (w, b) = zip(m.coefs_, m.intercepts_, strict=True)
+    w2 = np.zeros((w.shape[0], n_classes))
+    b2 = np.full(n_classes, -30.0)
+    w2[:, m.classes_] = w
+    b2[m.classes_] = b
+    return (w1, b1), (w2, b2)
+
+
+def _fit_mlp(Z, y, alpha, cfg: Config, seed, n_classes):
+    """``cfg.mlp_bag`` one-hidden-layer MLPs (seeds ``seed``, ``seed + 1000``, ...) as one net.
+
+    Averaging the members' output logits equals the normalised geometric mean of their
+    probabilities, so the bag is stored as a single MLP whose hidden layer is the members'
+    hidden layers side by side and whose output layer is their output layers divided by the
+    bag size.
+    """
+    nets = [
+        _fit_one_mlp(Z, y, alpha, cfg, seed + 1000 * j, n_classes)
+        for j in range(max(1, cfg.mlp_bag))
+    ]
+    k = len(nets)
+    w1 = np.hstack([n[0][0] for n in nets])
+    b1 = np.concatenate([n[0][1] for n in nets])
+    w2 = np.vstack([n[1][0] for n in nets]) / k
+    b2 = np.mean([n[1][1] for n in nets], axis=0)
+    return [(w1, b1), (w2, b2)]
 
 
 def _lr_logp(Z, w, b):
