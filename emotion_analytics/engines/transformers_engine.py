@@ -127,17 +127,10 @@ def _rebuild(model: str, labels: LabelMap, device: str, batch_size: int) -> Tran
 
 
 def _mapper(labels: LabelMap) -> Callable[[str], str]:
+    """The checkpoint's labels as strings, mapped by `emotion_analytics.labels.resolve_mapping`."""
     if labels is None:
         return str
-    if labels == "lower":
-        return str.lower
-    if isinstance(labels, str):
-        from ..labels import named_mapping
+    from ..labels import resolve_mapping
 
-        mapping = named_mapping(labels)
-        return lambda v: mapping.get(v, v)
-    if isinstance(labels, Mapping):
-        return lambda v: str(labels.get(v, v))
-    if callable(labels):
-        return lambda v: str(labels(v))
-    raise TypeError(f"labels must be a dict, a callable, 'lower' or 'deepaffects', got {labels!r}")
+    fn = resolve_mapping(labels)
+    return lambda v: str(fn(v))
