@@ -12,21 +12,15 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from .model.classifier import LABELS as EMBEDDED
+
 __all__ = ["DEEPAFFECTS_V2", "EMBEDDED", "named_mapping", "resolve_mapping", "relabel_table"]
 
 #: The hosted API's documented v2 vocabulary.
 DEEPAFFECTS_V2: tuple[str, ...] = ("anger", "excited", "frustration", "happy", "sad", "neutral")
 
-#: The embedded model's vocabulary (the seven EmoDB emotions).
-EMBEDDED: tuple[str, ...] = (
-    "anger",
-    "boredom",
-    "disgust",
-    "fear",
-    "happiness",
-    "neutral",
-    "sadness",
-)
+#: The embedded model's vocabulary (the seven EmoDB emotions): ``EMBEDDED``, as the model
+#: defines it (`emotion_analytics.model.LABELS`).
 
 
 def named_mapping(name: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from matplotlib import colors as mcolors  # noqa: E402
 
 import emotion_analytics as ea  # noqa: E402
 from emotion_analytics import BadResponseError, analysis  # noqa: E402
+from emotion_analytics.labels import EMBEDDED  # noqa: E402
 from emotion_analytics.plotting import (  # noqa: E402
     NO_EMOTION,
     NO_EMOTION_COLOR,
@@ -31,7 +32,6 @@ from emotion_analytics.plotting import (  # noqa: E402
 )
 from emotion_analytics.schema import normalise  # noqa: E402
 
-EMBEDDED = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
 HOSTED = ("anger", "excited", "frustration", "happy", "sad", "neutral", "joy")
 V1 = ("angry", "disgust", "fear", "happy", "neutral", "surprise", "sad")
 
