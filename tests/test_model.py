@@ -120,21 +120,77 @@ def test_shipped_weights_classify_emodb(model, emodb_small):
 @needs_emodb
 def test_training_is_deterministic(emodb_small):
     pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
     from emotion_analytics.model.classifier import EmotionModel
-    from emotion_analytics.model.train import Config, _finish_params, corpus_features, fit_model
+    from emotion_analytics.model.cnn_train import CnnConfig
+    from emotion_analytics.model.train import Config, _fit_all, corpus_features
 
     c = emodb_small
-    X, src, is_aug = corpus_features(c, 1, seed=5)
+    X, src, is_aug, mels = corpus_features(c, 1, seed=5)
     y = c.labels[src]
-    cfg = Config(linear=(("lda", 0.0), ("lr", 0.1)), use_mlp=True, mlp_iter=40, mlp_bag=2)
+    copy = np.arange(len(src)) // len(c.audio)
+    cfg = Config(
+        linear=(("lda", 0.0), ("lr", 0.1)),
+        use_mlp=True,
+        mlp_iter=40,
+        mlp_bag=2,
+        cnn=CnnConfig(epochs=2, bag=2),
+    )
     runs = []
     for _ in range(2):
-        params = fit_model(X, y, c.speakers[src], is_aug, 7, cfg, seed=5)
-        runs.append(EmotionModel(_finish_params(params, LABELS)).proba_from_features(X[:40]))
+        params = _fit_all(X, mels, y, c.speakers[src], copy, is_aug, 7, cfg, 5, LABELS)
+        model = EmotionModel(params)
+        assert model.has_cnn and int(params["cnn_members"]) == 2
+        runs.append(model.proba_from_features(X[:40], mels=mels[:40]))
     np.testing.assert_array_equal(runs[0], runs[1])
-    # and the features of augmented copies are themselves reproducible
-    X2, _, _ = corpus_features(c, 1, seed=5)
+    # the CNN member changes the answer (it is really part of the ensemble)
+    assert not np.allclose(runs[0], model.proba_from_features(X[:40]))
+    # and the features and spectrograms of augmented copies are themselves reproducible
+    X2, _, _, mels2 = corpus_features(c, 1, seed=5)
     np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(np.concatenate(mels), np.concatenate(mels2))
+
+
+def test_numpy_cnn_matches_the_trained_torch_network():
+    torch = pytest.importorskip("torch")
+    from emotion_analytics.model import cnn
+    from emotion_analytics.model.cnn_train import CnnConfig, _network, export
+
+    torch.manual_seed(0)
+    net = _network(5, CnnConfig())
+    # non-trivial batch-norm statistics, so that folding them is really tested
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    net.eval()
+    rng = np.random.default_rng(0)
+    for frames in (150, 37):  # a 3-s window, and odd lengths that pooling truncates
+        x = rng.normal(-9, 4, (3, frames, 40)).astype(np.float32)
+        with torch.no_grad():
+            want = net(torch.from_numpy(x)).numpy()
+        *blocks, head = export(net)
+        params = {"cnn_blocks": len(blocks), "cnn_members": 1}
+        for i, b in enumerate(blocks):
+            params[f"cnn_m0_w{i}"], params[f"cnn_m0_b{i}"] = b["w"], b["b"]
+        params["cnn_m0_ow"], params["cnn_m0_ob"] = head["ow"], head["ob"]
+        np.testing.assert_allclose(cnn.logits(params, x), want, rtol=1e-4, atol=1e-4)
+
+
+def test_shipped_weights_include_the_cnn_member(model):
+    assert model.has_cnn
+    assert 0.0 < model.cnn_mix < 1.0
+    t = np.arange(3 * model.sample_rate) / model.sample_rate
+    x = (0.1 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    from emotion_analytics.model import features
+
+    f, mels = features.extract_batch([x], with_mels=True)
+    np.testing.assert_allclose(
+        model.predict_proba([x]), model.proba_from_features(f, mels=mels), rtol=1e-12
+    )
+    assert not np.allclose(model.predict_proba([x]), model.proba_from_features(f))
 
 
 def test_mlp_bag_is_the_mean_of_its_members_logits():

@@ -1,9 +1,15 @@
 """Inference for the embedded emotion model: numpy only, weights shipped in the package.
 
-The model is an ensemble of a multinomial logistic regression and a small multilayer
-perceptron over the utterance features of :mod:`emotion_analytics.model.features`, with one
-temperature (chosen on held-out speakers during training) that calibrates the averaged
-probabilities. All parameters live in one ``.npz`` file next to this module.
+The model is an ensemble of two views of a window:
+
+* the *feature member*: a linear model (LDA or logistic regression) and a small multilayer
+  perceptron over the utterance statistics of :mod:`emotion_analytics.model.features`, mixed
+  and calibrated with one temperature (both chosen on held-out speakers during training);
+* the *CNN member* (:mod:`emotion_analytics.model.cnn`): a small convolutional network over
+  the window's log-mel spectrogram.
+
+Their log-probabilities are averaged with the weight ``cnn_mix`` (a geometric mean of the
+probabilities). All parameters live in one ``.npz`` file next to this module.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cnn as _cnn
 from . import features as _features
 
 WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
@@ -104,6 +111,9 @@ class EmotionModel:
         ]
         self.mix = float(params["mix"])  # weight of the logistic regression in the ensemble
         self.temperature = float(params["temperature"])
+        self.params = params
+        # weight of the CNN member's log-probabilities (0 when the weights have none)
+        self.cnn_mix = float(params["cnn_mix"]) if "cnn_blocks" in params else 0.0
         self.spk = None
         if "spk_lr_w" in params:
             self.spk = {
@@ -134,6 +144,11 @@ class EmotionModel:
         return lr, h
 
     @property
+    def has_cnn(self) -> bool:
+        """Whether the weights include the log-mel CNN member."""
+        return self.cnn_mix > 0.0
+
+    @property
     def has_speaker_mode(self) -> bool:
         """Whether the weights include the speaker-adaptive classifier."""
         return self.spk is not None
@@ -144,8 +159,10 @@ class EmotionModel:
         z = np.clip(z, -self.clip, self.clip)
         return _softmax((z @ sp["lr_w"] + sp["lr_b"]) / float(sp["temperature"]))
 
-    def proba_from_features(self, feats: np.ndarray, adapt: bool = False) -> np.ndarray:
-        """Calibrated class probabilities from a feature matrix.
+    def proba_from_features(
+        self, feats: np.ndarray, adapt: bool = False, mels: list | None = None
+    ) -> np.ndarray:
+        """Class probabilities from a feature matrix (and the windows' spectrograms).
 
         Parameters
         ----------
@@ -153,6 +170,10 @@ class EmotionModel:
             (n, n_features) as returned by :func:`features.extract_batch`.
         adapt : bool
             Speaker-adaptive mode, see :meth:`predict_proba`.
+        mels : list of numpy.ndarray, optional
+            The windows' log-mel spectrograms (``extract_batch(..., with_mels=True)``). With
+            them the CNN member joins the ensemble; without them the feature member answers
+            alone.
 
         Returns
         -------
@@ -170,12 +191,20 @@ class EmotionModel:
         """
         feats = np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0])
         if adapt and self.spk is not None and feats.shape[0] >= MIN_ADAPT_WINDOWS:
-            return self._proba_adapted(feats)
-        z = self._standardise(feats)
-        lr, mlp = self._log_proba_parts(z)
-        # geometric mean of the members' probabilities, then temperature
-        logit = lr if mlp is None else self.mix * lr + (1.0 - self.mix) * mlp
-        return _softmax(logit / self.temperature)
+            p = self._proba_adapted(feats)
+        else:
+            z = self._standardise(feats)
+            lr, mlp = self._log_proba_parts(z)
+            # geometric mean of the linear model's and the MLP's probabilities, then temperature
+            logit = lr if mlp is None else self.mix * lr + (1.0 - self.mix) * mlp
+            p = _softmax(logit / self.temperature)
+        if mels is None or not self.has_cnn or feats.shape[0] == 0:
+            return p
+        if len(mels) != feats.shape[0]:
+            raise ValueError(f"{feats.shape[0]} feature rows but {len(mels)} spectrograms")
+        logit = (1.0 - self.cnn_mix) * np.log(np.maximum(p, 1e-300))
+        logit += self.cnn_mix * _cnn.log_proba(self.params, mels)
+        return _softmax(logit)
 
     # ------------------------------------------------------------------ public
     def predict_proba(self, windows, adapt: bool = False) -> np.ndarray:
@@ -215,7 +244,10 @@ class EmotionModel:
         n = len(windows)
         if n == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
-        return self.proba_from_features(_features.extract_batch(windows), adapt=adapt)
+        if not self.has_cnn:
+            return self.proba_from_features(_features.extract_batch(windows), adapt=adapt)
+        feats, mels = _features.extract_batch(windows, with_mels=True)
+        return self.proba_from_features(feats, adapt=adapt, mels=mels)
 
     def predict(self, windows) -> list[str]:
         """Most probable label for each window.

@@ -39,6 +39,7 @@ ACTIVE_DB = 35.0  # frames within this many dB of the window's loud level count 
 FEATURE_VERSION = 4
 
 _EPS = 1e-10
+LOG_MEL_FLOOR = float(np.log(1e-8))  # the floor of :func:`gain_free_log_mel`, -18.42
 
 
 def _hz_to_mel(f):
@@ -241,8 +242,12 @@ def _take(v, order):
 
 
 # --------------------------------------------------------------------------- extraction
-def _extract_equal(xb: np.ndarray) -> np.ndarray:
-    """Features of windows of equal length, ``xb`` (n, L) float64 -> (n, n_features)."""
+def _extract_equal(xb: np.ndarray, with_mels: bool = False):
+    """Features of windows of equal length, ``xb`` (n, L) float64 -> (n, n_features).
+
+    With ``with_mels``, also the windows' gain-free log-mel spectrograms (n, frames, N_MELS)
+    float32 (see :func:`extract_batch`).
+    """
     tb = _tables()
     n = xb.shape[0]
     if xb.shape[1] < FRAME:
@@ -403,11 +408,45 @@ def _extract_equal(xb: np.ndarray) -> np.ndarray:
         ]
     )
     out = np.concatenate([funcs.reshape(n, -1), melshape, melstd, meldstd, other], axis=1)
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    if not with_mels:
+        return out
+    return out, gain_free_log_mel(mel_all, loud)
 
 
-def extract_batch(windows) -> np.ndarray:
-    """Feature matrix for a batch of windows.
+def gain_free_log_mel(mel: np.ndarray, loud_db: np.ndarray) -> np.ndarray:
+    """Log-mel spectrogram relative to the window's loud level (what the CNN member reads).
+
+    0 is the level of an average band of a loud frame (the window's 95th-percentile frame
+    energy); the floor sits 80 dB under it (:data:`LOG_MEL_FLOOR`), so gain has no effect and
+    silence stays finite.
+
+    Parameters
+    ----------
+    mel : numpy.ndarray
+        (n, frames, N_MELS) mel power.
+    loud_db : numpy.ndarray
+        (n,) loud level of each window in dB.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (n, frames, N_MELS).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.full((1, 3, N_MELS), 2.0)
+    >>> gain_free_log_mel(m, 10 * np.log10(m.sum(axis=2)[:, :1].ravel()))[0, 0, :2].round(3)
+    array([0., 0.], dtype=float32)
+    """
+    ref = 10.0 ** (np.asarray(loud_db, dtype=np.float64) / 10.0) / N_MELS
+    out = np.log(mel / ref[:, None, None] + 1e-8)
+    return np.nan_to_num(out, nan=LOG_MEL_FLOOR, neginf=LOG_MEL_FLOOR).astype(np.float32)
+
+
+def extract_batch(windows, with_mels: bool = False):
+    """Feature matrix for a batch of windows (and, on request, their log-mel spectrograms).
 
     Windows of equal length are processed together (in chunks of :data:`CHUNK`), so
     passing all windows of a recording in one call is much faster than one call each.
@@ -418,11 +457,16 @@ def extract_batch(windows) -> np.ndarray:
         Mono audio at :data:`SAMPLE_RATE`; any length (very short input is zero-padded
         to one frame; silence gives a finite vector; only the first :data:`MAX_SECONDS`
         of a longer window are analysed, which bounds memory).
+    with_mels : bool, default False
+        Also return each window's :func:`gain_free_log_mel` spectrogram, computed from the
+        same FFTs as the features.
 
     Returns
     -------
     numpy.ndarray
         float64 array (n, :func:`n_features`), all finite.
+    list of numpy.ndarray
+        Only with ``with_mels``: float32 (frames, N_MELS) per window.
 
     Examples
     --------
@@ -432,6 +476,9 @@ def extract_batch(windows) -> np.ndarray:
     >>> f = extract_batch([x, np.zeros(8000, dtype=np.float32)])
     >>> f.shape == (2, n_features()), bool(np.isfinite(f).all())
     (True, True)
+    >>> f, mels = extract_batch([x], with_mels=True)
+    >>> mels[0].shape
+    (49, 40)
     """
     if isinstance(windows, np.ndarray) and windows.ndim == 1:
         windows = [windows]
@@ -445,6 +492,7 @@ def extract_batch(windows) -> np.ndarray:
             groups.setdefault(w.shape[0], []).append(i)
         get = lambda ii: np.stack([windows[i] for i in ii])  # noqa: E731
     out = np.empty((len(windows), n_features()), dtype=np.float64)
+    mels: list = [None] * len(windows)
     for length, ids in groups.items():
         # at most CHUNK 3-s windows' worth of samples at a time: bounded memory
         step = max(1, min(CHUNK, CHUNK * 3 * SAMPLE_RATE // max(length, 1)))
@@ -453,8 +501,13 @@ def extract_batch(windows) -> np.ndarray:
             xb = np.asarray(get(ii), dtype=np.float64)
             if not np.isfinite(xb).all():
                 xb = np.nan_to_num(xb, nan=0.0, posinf=0.0, neginf=0.0)
-            out[ii] = _extract_equal(xb)
-    return out
+            if with_mels:
+                out[ii], mb = _extract_equal(xb, with_mels=True)
+                for j, i in enumerate(ii):
+                    mels[i] = mb[j]
+            else:
+                out[ii] = _extract_equal(xb)
+    return (out, mels) if with_mels else out
 
 
 def extract(x: np.ndarray) -> np.ndarray:

@@ -5,16 +5,18 @@ Command line (through ``emotion-analytics train`` or ``python -m emotion_analyti
     emotion-analytics train --data ../shared/data/emodb            # refit the shipped weights
     emotion-analytics train --data ../shared/data/emodb --loso     # nested LOSO, JSON lines
 
-Everything is deterministic for a given ``--seed``: the augmentation of each clip draws from
-its own seeded generator, and every learner is seeded.
+Everything is deterministic for a given ``--seed`` (on one machine and thread count): the
+augmentation of each clip draws from its own seeded generator, and every learner is seeded.
 
 Nested selection: whatever is tuned (the logistic-regression strength, the MLP weight decay,
-the ensemble mix, the temperature) is chosen on out-of-fold predictions of *inner*
+the feature member's mix, its temperature) is chosen on out-of-fold predictions of *inner*
 speaker-grouped folds of the training speakers only; in ``--loso`` the test speaker is never
-seen by features' statistics, fitting or tuning.
+seen by features' statistics, fitting or tuning. The CNN member's recipe and its weight in
+the final geometric mean (:attr:`Config.cnn_mix`) are fixed, not tuned.
 
-This module imports only numpy and the standard library at the top; scikit-learn and soxr
-are imported inside the functions that need them.
+This module imports only numpy and the standard library at the top; scikit-learn, soxr and
+PyTorch (for the CNN member, :mod:`.cnn_train`) are imported inside the functions that need
+them.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ import csv
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import cnn as _cnn
 from . import features as F
 from .classifier import LABELS, WEIGHTS_PATH, save_params
+from .cnn_train import CnnConfig
 
 SUBSET4 = ("anger", "happiness", "neutral", "sadness")
 CLIP_Z = 6.0  # standardised features are clipped to +-CLIP_Z (robustness to new conditions)
@@ -221,14 +225,16 @@ def corpus_features(corpus: Corpus, n_aug: int, seed: int, log=None):
     src : numpy.ndarray
         Index of the source clip of each row.
     is_aug : numpy.ndarray of bool
+    mels : list of numpy.ndarray
+        The gain-free log-mel spectrogram of each row's audio (for the CNN member).
 
     Examples
     --------
     >>> import numpy as np
     >>> c = Corpus([np.zeros(8000, np.float32)], np.array([0]), np.array(["01"]), ["a"])
-    >>> X, src, is_aug = corpus_features(c, 1, 0)
-    >>> X.shape[0], src.tolist(), is_aug.tolist()
-    (2, [0, 0], [False, True])
+    >>> X, src, is_aug, mels = corpus_features(c, 1, 0)
+    >>> X.shape[0], src.tolist(), is_aug.tolist(), mels[0].shape
+    (2, [0, 0], [False, True], (24, 40))
     """
     n = len(corpus.audio)
     audio, src, is_aug = [], [], []
@@ -240,10 +246,10 @@ def corpus_features(corpus: Corpus, n_aug: int, seed: int, log=None):
             src.append(i)
             is_aug.append(k > 0)
     t0 = time.perf_counter()
-    X = F.extract_batch(audio)
+    X, mels = F.extract_batch(audio, with_mels=True)
     if log:
         log(f"features: {len(audio)} clips ({n} originals) in {time.perf_counter() - t0:.0f} s")
-    return X, np.array(src), np.array(is_aug)
+    return X, np.array(src), np.array(is_aug), mels
 
 
 # --------------------------------------------------------------------------- learning
@@ -259,6 +265,11 @@ class Config:
     mixes: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     inner_folds: int = 3
     use_mlp: bool = True
+    #: the log-mel CNN member's recipe (None: feature member only)
+    cnn: CnnConfig | None = field(default_factory=CnnConfig)
+    #: weight of the CNN member's log-probabilities in the final geometric mean (fixed, not
+    #: tuned: equal weight for the two views of a window)
+    cnn_mix: float = 0.5
 
 
 def _standardiser(X: np.ndarray):
@@ -515,11 +526,20 @@ def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def _finish_params(params: dict, labels, spk_params: dict | None = None) -> dict:
+def _finish_params(
+    params: dict,
+    labels,
+    spk_params: dict | None = None,
+    cnn_params: dict | None = None,
+    cnn_mix: float = 0.5,
+) -> dict:
     out = {k: v for k, v in params.items() if k != "tuning"}
     if spk_params is not None:
         for k in ("mean", "scale", "lr_w", "lr_b", "temperature"):
             out[f"spk_{k}"] = spk_params[k]
+    if cnn_params is not None:
+        out.update(cnn_params)
+        out["cnn_mix"] = np.float64(cnn_mix)
     out["labels"] = np.array(labels)
     out["sample_rate"] = np.int64(F.SAMPLE_RATE)
     out["feature_version"] = np.int64(F.FEATURE_VERSION)
@@ -557,18 +577,24 @@ def _scores(yt, yp, pp, k, classes, mode, extra=None) -> dict:
     return out
 
 
-def _fit_both(X, y, spk, copy, is_aug, k, cfg, seed, log=None):
-    """Clip-mode ensemble and speaker-adaptive linear model on the same rows."""
+def _fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> dict:
+    """Weights of a whole model (clip-mode feature ensemble, speaker-adaptive linear model,
+    CNN member) fitted on the same rows."""
     from dataclasses import replace
 
     params = fit_model(X, y, spk, is_aug, k, cfg, seed, log=log)
     keys = np.char.add(np.char.add(spk.astype(str), ":"), copy.astype(str))
     Xn = speaker_normalise(X, keys)
     spk_params = fit_model(Xn, y, spk, is_aug, k, replace(cfg, use_mlp=False), seed, log=log)
-    return params, spk_params
+    cnn_params = None
+    if cfg.cnn is not None:
+        from .cnn_train import fit_cnn
+
+        cnn_params = fit_cnn(mels, y, k, seed, cfg.cnn, log=log)
+    return _finish_params(params, labels, spk_params, cnn_params, cfg.cnn_mix)
 
 
-def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=None):
+def loso(corpus: Corpus, X, src, is_aug, mels, cfg: Config, seed: int, classes, log=None):
     """Nested leave-one-speaker-out evaluation; returns one result dict per setting.
 
     For every test speaker, the clip-mode ensemble and the speaker-adaptive model are fitted
@@ -580,10 +606,12 @@ def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=No
     * ``mode="speaker"``: the test speaker's features are z-normalised over all of that
       speaker's clips (transductive: needs a recording with many windows of one voice).
 
+    Extra keys ``ua_features`` / ``ua_cnn``: the feature member and the CNN member alone.
+
     Parameters
     ----------
     corpus : Corpus
-    X, src, is_aug : arrays from :func:`corpus_features`
+    X, src, is_aug, mels : from :func:`corpus_features`
     cfg : Config
     seed : int
     classes : tuple of str
@@ -606,33 +634,40 @@ def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=No
         remap[LABELS.index(c)] = i
     spk_all = corpus.speakers[src]
     k = len(classes)
-    res = {m: ([], [], []) for m in ("clip", "degraded", "speaker")}
+    modes = ("clip", "degraded", "speaker", "features", "cnn")
+    res = {m: ([], [], []) for m in modes}
+
+    def add(mode, rows, p):
+        res[mode][0].append(remap[y_all[rows]])
+        res[mode][1].append(p.argmax(axis=1))
+        res[mode][2].append(p)
+
     for s in np.unique(corpus.speakers):
         t0 = time.perf_counter()
-        tr = keep_lab & (spk_all != s)
-        params, spk_params = _fit_both(
-            X[tr],
-            remap[y_all[tr]],
-            spk_all[tr],
-            copy[tr],
-            is_aug[tr],
-            k,
-            cfg,
-            seed,
-            log=log,
+        tr = np.flatnonzero(keep_lab & (spk_all != s))
+        model = EmotionModel(
+            _fit_all(
+                X[tr],
+                [mels[i] for i in tr],
+                remap[y_all[tr]],
+                spk_all[tr],
+                copy[tr],
+                is_aug[tr],
+                k,
+                cfg,
+                seed,
+                classes,
+                log=log,
+            )
         )
-        model = EmotionModel(_finish_params(params, classes, spk_params))
-        te = keep_lab & (spk_all == s) & ~is_aug
-        ted = keep_lab & (spk_all == s) & is_aug
+        te = np.flatnonzero(keep_lab & (spk_all == s) & ~is_aug)
+        ted = np.flatnonzero(keep_lab & (spk_all == s) & is_aug)
         for mode, rows in (("clip", te), ("degraded", ted)):
-            p = model.proba_from_features(X[rows])
-            res[mode][0].append(remap[y_all[rows]])
-            res[mode][1].append(p.argmax(axis=1))
-            res[mode][2].append(p)
-        p = model.proba_from_features(X[te], adapt=True)
-        res["speaker"][0].append(remap[y_all[te]])
-        res["speaker"][1].append(p.argmax(axis=1))
-        res["speaker"][2].append(p)
+            add(mode, rows, model.proba_from_features(X[rows], mels=[mels[i] for i in rows]))
+        add("speaker", te, model.proba_from_features(X[te], adapt=True, mels=[mels[i] for i in te]))
+        add("features", te, model.proba_from_features(X[te]))
+        if model.has_cnn:
+            add("cnn", te, np.exp(_cnn.log_proba(model.params, [mels[i] for i in te])))
         if log:
             ua = unweighted_accuracy(res["clip"][0][-1], res["clip"][1][-1], k)
             uas = unweighted_accuracy(res["speaker"][0][-1], res["speaker"][1][-1], k)
@@ -643,14 +678,18 @@ def loso(corpus: Corpus, X, src, is_aug, cfg: Config, seed: int, classes, log=No
     cat = {
         m: tuple(np.concatenate(v) if i < 2 else np.vstack(v) for i, v in enumerate(r))
         for m, r in res.items()
+        if r[0]
     }
     deg = _scores(*cat["degraded"], k, classes, "clip")
+    members = {
+        f"ua_{m}": _scores(*cat[m], k, classes, m)["ua"] for m in ("features", "cnn") if res[m][0]
+    }
     clip = _scores(
         *cat["clip"],
         k,
         classes,
         "clip",
-        dict(ua_degraded=deg["ua"], wa_degraded=deg["wa"], n_degraded=deg["n"]),
+        dict(ua_degraded=deg["ua"], wa_degraded=deg["wa"], n_degraded=deg["n"], **members),
     )
     spk = _scores(
         *cat["speaker"],
@@ -714,6 +753,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="linear member only (no MLP in the clip-mode ensemble)",
     )
+    parser.add_argument(
+        "--no-cnn",
+        action="store_true",
+        help="feature member only (no log-mel CNN member; no PyTorch needed)",
+    )
+    parser.add_argument(
+        "--cnn-epochs",
+        type=int,
+        default=CnnConfig.epochs,
+        help=f"training epochs of the CNN member (default {CnnConfig.epochs})",
+    )
+    parser.add_argument(
+        "--cnn-bag",
+        type=int,
+        default=CnnConfig.bag,
+        help=f"CNNs with different seeds averaged in the member (default {CnnConfig.bag})",
+    )
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -751,24 +807,44 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
-    cfg = Config(use_mlp=not args.no_mlp)
+    cnn_cfg = None
+    if not args.no_cnn:
+        from .cnn_train import _torch
+
+        try:
+            _torch()
+        except ImportError as exc:
+            print(f"error: {exc} (or give --no-cnn)", file=sys.stderr)
+            return 2
+        cnn_cfg = CnnConfig(epochs=args.cnn_epochs, bag=args.cnn_bag)
+    cfg = Config(use_mlp=not args.no_mlp, cnn=cnn_cfg)
     corpus = load_emodb(data, limit=args.limit)
     log(f"loaded {len(corpus.audio)} clips from {data}")
-    X, src, is_aug = corpus_features(corpus, args.n_aug, args.seed, log=log)
+    X, src, is_aug, mels = corpus_features(corpus, args.n_aug, args.seed, log=log)
     if args.loso:
         sets = {"7": [LABELS], "4": [SUBSET4], "both": [LABELS, SUBSET4]}[args.classes]
         for classes in sets:
             log(f"LOSO, {len(classes)} classes")
-            for res in loso(corpus, X, src, is_aug, cfg, args.seed, classes, log=log):
+            for res in loso(corpus, X, src, is_aug, mels, cfg, args.seed, classes, log=log):
                 print(json.dumps(res), flush=True)
         return 0
     y = corpus.labels[src]
     copy = np.arange(len(src)) // len(corpus.audio)
-    params, spk_params = _fit_both(
-        X, y, corpus.speakers[src], copy, is_aug, len(LABELS), cfg, args.seed, log=log
+    params = _fit_all(
+        X,
+        mels,
+        y,
+        corpus.speakers[src],
+        copy,
+        is_aug,
+        len(LABELS),
+        cfg,
+        args.seed,
+        LABELS,
+        log=log,
     )
     out = Path(args.out) if args.out is not None else WEIGHTS_PATH
-    save_params(out, _finish_params(params, LABELS, spk_params))
+    save_params(out, params)
     log(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
     return 0
 
