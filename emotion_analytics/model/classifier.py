@@ -319,8 +319,9 @@ def load_params(path) -> dict[str, np.ndarray]:
 
     Examples
     --------
-    >>> sorted(load_params(WEIGHTS_PATH))[:2]
-    ['clip', 'feature_version']
+    >>> p = load_params(WEIGHTS_PATH)
+    >>> int(p["feature_version"]), int(p["cnn_blocks"]), p["labels"].shape
+    (4, 4, (7,))
     """
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}

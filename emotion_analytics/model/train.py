@@ -672,7 +672,7 @@ def loso(corpus: Corpus, X, src, is_aug, mels, cfg: Config, seed: int, classes, 
             ua = unweighted_accuracy(res["clip"][0][-1], res["clip"][1][-1], k)
             uas = unweighted_accuracy(res["speaker"][0][-1], res["speaker"][1][-1], k)
             log(
-                f"  speaker {s}: n={int(te.sum())} clip ua={ua:.3f} speaker-mode ua={uas:.3f}"
+                f"  speaker {s}: n={len(te)} clip ua={ua:.3f} speaker-mode ua={uas:.3f}"
                 f" ({time.perf_counter() - t0:.0f} s)"
             )
     cat = {
