@@ -213,3 +213,35 @@ def test_mlp_bag_is_the_mean_of_its_members_logits():
     assert not np.allclose(members[0], members[1])
     # a class absent from the training labels gets a very low logit, never NaN
     assert np.isfinite(logits).all() and (logits[:, 3] < logits[:, :3].min(axis=1)).all()
+
+
+@needs_emodb
+def test_train_without_torch_says_what_to_install(monkeypatch, capsys, tmp_path):
+    import sys
+
+    from emotion_analytics.model.train import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    assert main(["--data", str(EMODB), "--out", str(tmp_path / "w.npz"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "emotion_analytics[train]" in err and "--no-cnn" in err
+    assert not (tmp_path / "w.npz").exists()
+
+
+@needs_emodb
+def test_train_no_cnn_needs_no_torch_and_gives_a_feature_only_model(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "w.npz"
+    code = (
+        "import sys; from emotion_analytics.model.train import main; "
+        f"rc = main(['--data', {str(EMODB)!r}, '--out', {str(out)!r}, '--no-cnn', "
+        "'--no-mlp', '--limit', '40', '--quiet']); print(rc, 'torch' in sys.modules)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.split() == ["0", "False"], res.stdout + res.stderr
+    m = load_model(str(out))
+    assert not m.has_cnn
+    p = m.predict_proba(np.zeros((2, m.sample_rate), dtype=np.float32))
+    assert p.shape == (2, 7) and np.allclose(p.sum(axis=1), 1)
