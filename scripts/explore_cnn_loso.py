@@ -140,15 +140,9 @@ def fit_variant(mels, y, spk, n_classes, seed, cfg, mixup=0.0, adv=0.0, warp=0.0
     return net
 
 
-def _numpy_params(net) -> dict:
-    *blocks, head = CT.export(net)
-    p = {"cnn_blocks": np.int64(len(blocks)), "cnn_members": np.int64(1)}
-    for i, blk in enumerate(blocks):
-        p[f"cnn_m0_w{i}"] = blk["w"]
-        p[f"cnn_m0_b{i}"] = blk["b"]
-    p["cnn_m0_ow"] = head["ow"]
-    p["cnn_m0_ob"] = head["ob"]
-    return p
+def _numpy_params(net, cfg) -> dict:
+    one = {"cnn_blocks": np.int64(len(cfg.channels)), "cnn_members": np.int64(1)}
+    return {**one, **CT.member_params(net, 0)}
 
 
 def run_loso(a, d) -> None:
@@ -183,7 +177,7 @@ def run_loso(a, d) -> None:
                 adv=a.adv,
                 warp=a.warp,
             )
-            lp = C.log_proba(_numpy_params(net), [mels[i] for i in te])
+            lp = C.log_proba(_numpy_params(net, cfg), [mels[i] for i in te])
         oof[d["src"][te]] = lp
         ua = T.unweighted_accuracy(y_all[te], lp.argmax(1), len(LABELS))
         print(f"{a.name} speaker {s}: ua={ua:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)

@@ -136,6 +136,31 @@ def export(net) -> list[dict[str, np.ndarray]]:
     return out
 
 
+def member_params(net, j: int) -> dict[str, np.ndarray]:
+    """The ``cnn_m{j}_*`` arrays of one trained network, as stored in a weights file.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        A network built by this module, in eval mode.
+    j : int
+        Its index in the bag.
+
+    Returns
+    -------
+    dict
+        ``cnn_m{j}_w{i}``, ``cnn_m{j}_b{i}`` per block, ``cnn_m{j}_ow``, ``cnn_m{j}_ob``.
+    """
+    *blocks, head = export(net)
+    out = {}
+    for i, blk in enumerate(blocks):
+        out[f"cnn_m{j}_w{i}"] = blk["w"]
+        out[f"cnn_m{j}_b{i}"] = blk["b"]
+    out[f"cnn_m{j}_ow"] = head["ow"]
+    out[f"cnn_m{j}_ob"] = head["ob"]
+    return out
+
+
 def _fit_one(mels, y, n_classes, seed, cfg: CnnConfig):
     torch = _torch()
     torch.manual_seed(seed)
@@ -212,12 +237,7 @@ def fit_cnn(mels, y, n_classes: int, seed: int, cfg: CnnConfig | None = None, lo
         for j in range(cfg.bag):
             t0 = time.perf_counter()
             net = _fit_one(mels, y, n_classes, seed + 1000 * j, cfg)
-            *blocks, head = export(net)
-            for i, blk in enumerate(blocks):
-                params[f"cnn_m{j}_w{i}"] = blk["w"]
-                params[f"cnn_m{j}_b{i}"] = blk["b"]
-            params[f"cnn_m{j}_ow"] = head["ow"]
-            params[f"cnn_m{j}_ob"] = head["ob"]
+            params.update(member_params(net, j))
             if log:
                 log(f"  cnn member {j}: {len(mels)} clips in {time.perf_counter() - t0:.0f} s")
     finally:
