@@ -192,14 +192,21 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(1, keepdims=True))
 
 
+def _score(name: str, y: np.ndarray, lp: np.ndarray) -> str:
+    pred = lp.argmax(1)
+    recall = {c: round(float(np.mean(pred[y == i] == i)), 3) for i, c in enumerate(LABELS)}
+    ua = T.unweighted_accuracy(y, pred, len(LABELS))
+    return json.dumps(dict(name=name, ua=round(ua, 4), recall=recall))
+
+
 def combine(a, d) -> None:
     oof = {n: _log_softmax(np.load(a.out / f"oof_{n}.npy")) for n in a.names.split(",")}
     y = d["labels"]
     for name, lp in oof.items():
-        print(json.dumps(dict(name=name, ua=round(T.unweighted_accuracy(y, lp.argmax(1), 7), 4))))
+        print(_score(name, y, lp))
     for spec in a.mixes:
         z = sum(float(w) * oof[n] for n, w in (p.split(":") for p in spec.split("+")))
-        print(json.dumps(dict(name=spec, ua=round(T.unweighted_accuracy(y, z.argmax(1), 7), 4))))
+        print(_score(spec, y, z))
 
 
 def main(argv=None) -> int:
