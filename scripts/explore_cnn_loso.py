@@ -200,7 +200,14 @@ def _score(name: str, y: np.ndarray, lp: np.ndarray) -> str:
 
 
 def combine(a, d) -> None:
-    oof = {n: _log_softmax(np.load(a.out / f"oof_{n}.npy")) for n in a.names.split(",")}
+    names = a.names.split(",")
+    missing = [n for n in names if not (a.out / f"oof_{n}.npy").is_file()]
+    if missing:
+        raise SystemExit(
+            f"error: no run named {', '.join(missing)} under {a.out}; "
+            "run `cnn --name NAME` or `features --name NAME` first"
+        )
+    oof = {n: _log_softmax(np.load(a.out / f"oof_{n}.npy")) for n in names}
     y = d["labels"]
     for name, lp in oof.items():
         print(_score(name, y, lp))
