@@ -106,11 +106,6 @@ def fit_variant(mels, y, spk, n_classes, seed, cfg, mixup=0.0, adv=0.0, warp=0.0
         def backward(ctx, g):
             return -ctx.weight * g, None
 
-    def embed(x):
-        x = ((x - C.INPUT_SHIFT) / C.INPUT_SCALE).unsqueeze(1)
-        h = net.body(x).mean(dim=3)
-        return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
-
     for epoch in range(cfg.epochs):
         net.train()
         perm = rng.permutation(len(mels))
@@ -127,7 +122,7 @@ def fit_variant(mels, y, spk, n_classes, seed, cfg, mixup=0.0, adv=0.0, warp=0.0
                 j = torch.from_numpy(rng.permutation(len(ids)))
                 xb = lam * xb + (1 - lam) * xb[j]
                 yb = lam * yb + (1 - lam) * yb[j]
-            h = embed(xb)
+            h = net.embed(xb)
             loss = -(yb * F_.log_softmax(net.out(net.drop(h)), 1)).sum(1).mean()
             if adv:
                 ramp = min(1.0, epoch / (0.5 * cfg.epochs))

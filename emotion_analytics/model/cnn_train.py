@@ -70,11 +70,13 @@ def _network(n_classes: int, cfg: CnnConfig):
             self.drop = nn.Dropout(cfg.dropout)
             self.out = nn.Linear(2 * c0, n_classes)
 
-        def forward(self, x):  # (batch, frames, mels)
+        def embed(self, x):  # (batch, frames, mels) -> (batch, 2 * channels)
             x = ((x - INPUT_SHIFT) / INPUT_SCALE).unsqueeze(1)
             h = self.body(x).mean(dim=3)  # (batch, channels, time)
-            h = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
-            return self.out(self.drop(h))
+            return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+
+        def forward(self, x):
+            return self.out(self.drop(self.embed(x)))
 
     return Net()
 
