@@ -29,5 +29,7 @@ app: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[notebook]"
 	$(BIN)/voila notebooks/04_widgets.ipynb
 
+## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(BIN)/python
+	$(BIN)/python -m pip install -q "ruff>=0.4"
 	$(BIN)/ruff check emotion_analytics tests benchmarks scripts

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+
+# Hypothesis profiles. "ci" is derandomised (the same examples every run, no example database),
+# so a green commit stays green; `.ci/run` selects it, and so does any run with CI set.
+# Examples that a random run once found go into the tests as @example, where they run every time.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 REPO = Path(__file__).resolve().parents[1]
 EMODB = REPO.parent / "shared" / "data" / "emodb"

@@ -575,8 +575,29 @@ def _trim_openapi(app: FastAPI) -> None:
 
 
 # -- middleware ---------------------------------------------------------------------------------
+#: A refused body is still read (and thrown away) up to this many bytes before the 413 is sent:
+#: a client that writes its whole body before reading the answer (most do) would otherwise see
+#: the connection reset instead of the 413 (the "lingering close" of HTTP servers).
+DRAIN_BYTES = 64 * 2**20
+
+
+async def _drain(receive, budget: int) -> None:
+    """Read and discard the rest of a request body, at most ``budget`` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class _BodyLimitMiddleware:
-    """Answer 413 when a body is larger than ``limit`` bytes (declared or streamed)."""
+    """Answer 413 when a body is larger than ``limit`` bytes (declared or streamed).
+
+    The refused body is drained (up to :data:`DRAIN_BYTES`) before the answer, so the client
+    reads the 413 whatever the timing of its writes.
+    """
 
     def __init__(self, app, *, limit: int):
         self.app = app
@@ -593,6 +614,7 @@ class _BodyLimitMiddleware:
         if declared.isdigit() and int(declared) > self.limit:
             response = _fault_response(413, self.message(), _CODES[413],
                                        headers={"connection": "close"})
+            await _drain(receive, DRAIN_BYTES)
             return await response(scope, receive, send)
         seen = 0
 
@@ -602,6 +624,8 @@ class _BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:  # FastAPI passes HTTPException from the body read on
+                    if message.get("more_body", False):
+                        await _drain(receive, DRAIN_BYTES)
                     raise HTTPException(413, detail=self.message())
             return message
 
