@@ -10,6 +10,9 @@ Every answer shape of the DeepAffects emotion API family is read by `to_frame`:
 * interaction-analytics and realtime segments (``speaker_id``, ``emotion_score``, ``text`` ...);
 * diarization answers ``{"num_speakers", "segments": [{"speaker_id", "start", "end"}]}``
   (speaker turns: ``emotion`` is missing);
+* segments with the dimension keys ``arousal``, ``valence``, ``dominance`` (numbers in [0, 1])
+  from this project's engines and server (with ``emotion`` ``null`` from engines that predict
+  dimensions only);
 * JSON text or bytes, a path to a ``.json`` file, and lists or dicts of many answers keyed by
   file.
 
@@ -30,7 +33,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import APIError, BadResponseError, NotAResultError
-from .schema import PROB_PREFIX, empty_frame, normalise, prob_columns
+from .schema import (
+    DIMENSIONS,
+    PROB_PREFIX,
+    dimension_columns,
+    empty_frame,
+    normalise,
+    prob_columns,
+)
 
 __all__ = ["to_frame", "read_responses", "to_response", "LabelMapping"]
 
@@ -74,9 +84,10 @@ def to_frame(
     -------
     pandas.DataFrame
         Columns ``file, speaker, start, end, duration, emotion, confidence`` (see
-        `emotion_analytics.schema`), plus ``request_id``, ``text``, ``intent`` and
-        ``prob_<label>`` columns when the answer carries them. Rows are sorted by
-        ``file, start, end``.
+        `emotion_analytics.schema`), plus ``request_id``, ``text``, ``intent``,
+        ``prob_<label>`` and the dimension columns ``arousal``, ``valence``, ``dominance``
+        (float64, NaN for segments without the key) when the answer carries them. Rows are
+        sorted by ``file, start, end``.
 
     Raises
     ------
@@ -99,6 +110,12 @@ def to_frame(
     ...          clip_duration=4.0)[["start", "end", "emotion", "confidence", "prob_sad"]]
        start  end emotion  confidence  prob_sad
     0    0.0  4.0   happy         0.7       0.3
+    >>> to_frame([{"emotion": "calm", "start": 0, "end": 3, "arousal": 0.2, "valence": 0.6},
+    ...           {"emotion": "angry", "start": 3, "end": 6, "arousal": 0.9}],
+    ...          file="a")[["emotion", "arousal", "valence"]]
+      emotion  arousal  valence
+    0    calm      0.2      0.6
+    1   angry      0.9      NaN
     """
     frames = list(_frames(answer, file=file, speaker=speaker, clip_duration=clip_duration))
     if not frames:
@@ -160,9 +177,10 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
     df
         A segment table.
     extras
-        Also write ``speaker_id``, ``confidence``, ``scores`` (per-class probabilities) and
-        ``request_id`` when known. Clients of the hosted API ignore these keys; with
-        ``extras=False`` the answer is exactly ``{"emotion", "start", "end"}`` per segment.
+        Also write ``speaker_id``, ``confidence``, ``scores`` (per-class probabilities),
+        ``request_id`` and the dimensions ``arousal``, ``valence``, ``dominance`` when known.
+        Clients of the hosted API ignore these keys; with ``extras=False`` the answer is exactly
+        ``{"emotion", "start", "end"}`` per segment.
 
     Returns
     -------
@@ -175,11 +193,17 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
     >>> df = to_frame([{"emotion": "joy", "start": 0.0, "end": 3.0}], file="a")
     >>> to_response(df)
     [{'emotion': 'joy', 'start': 0.0, 'end': 3.0}]
+    >>> df["arousal"] = 0.75
+    >>> to_response(df)
+    [{'emotion': 'joy', 'start': 0.0, 'end': 3.0, 'arousal': 0.75}]
     """
+    if "file" not in df.columns:
+        df = normalise(df)
     files = df["file"].astype(object)
     keys = list(dict.fromkeys(files[files.notna()]))
     probs = prob_columns(df) if extras else []
-    columns = ["start", "end", "emotion", "speaker", "confidence", *probs]
+    dims = dimension_columns(df) if extras else []
+    columns = ["start", "end", "emotion", "speaker", "confidence", *probs, *dims]
     if extras and "request_id" in df.columns:
         columns.append("request_id")
     out: dict[str, list[dict]] = {k: [] for k in keys}
@@ -198,6 +222,9 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
             scores = {c[len(PROB_PREFIX) :]: float(row[c]) for c in probs if not _missing(row[c])}
             if scores:
                 seg["scores"] = scores
+            for d in dims:
+                if not _missing(row[d]):
+                    seg[d] = float(row[d])
             if "request_id" in row and not _missing(row["request_id"]):
                 seg["request_id"] = row["request_id"]
         out[key].append(seg)
@@ -472,6 +499,23 @@ def _segment_row(rec: Mapping, i: int, *, source, speaker) -> dict[str, Any]:
             row[key] = rec[key]
     if "emotion_score" in rec and rec.get("confidence") is not None:
         row["text_confidence"] = rec["confidence"]
+    for key in DIMENSIONS:
+        value = rec.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadResponseError(
+                f"{key!r} must be a number in [0, 1], got {type(value).__name__} {value!r:.40}",
+                source=source,
+                record=i,
+            )
+        if not 0.0 <= value <= 1.0 and not math.isnan(value):
+            raise BadResponseError(
+                f"{key!r} ({value}) must be in [0, 1] (0.5 is the middle)",
+                source=source,
+                record=i,
+            )
+        row[key] = float(value)
     scores = rec.get("scores")
     if scores is not None:
         if not isinstance(scores, Mapping):

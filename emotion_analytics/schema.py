@@ -15,8 +15,20 @@ column         dtype                 meaning
 ``confidence`` float64               score of ``emotion`` when the source gives one
 =============  ====================  ===============================================
 
-Optional columns: ``request_id``, ``channel``, and one ``prob_<label>`` float column per class
-when the source gives per-class probabilities.
+Optional columns: ``request_id``, ``channel``, one ``prob_<label>`` float column per class when
+the source gives per-class probabilities, and the fixed *dimension* columns (`DIMENSIONS`):
+
+=============  ====================  ===============================================
+``arousal``    float64 in [0, 1]     calm (0) ... aroused (1); 0.5 is the middle
+``valence``    float64 in [0, 1]     negative (0) ... positive (1)
+``dominance``  float64 in [0, 1]     submissive (0) ... dominant (1)
+=============  ====================  ===============================================
+
+A dimension column is present when any row of the source has that dimension; rows without one
+have NaN there.
+
+A hand-made table without a ``file`` column is one recording: `normalise` names it
+`UNNAMED_FILE`.
 
 Because ``df.emotion`` is the accessor, the label column is reached as ``df["emotion"]``.
 """
@@ -32,7 +44,11 @@ from .errors import BadResponseError
 
 __all__ = [
     "COLUMNS",
+    "DIMENSIONS",
     "PROB_PREFIX",
+    "UNNAMED_FILE",
+    "check_dimension",
+    "dimension_columns",
     "empty_frame",
     "normalise",
     "validate",
@@ -43,6 +59,10 @@ __all__ = [
 COLUMNS: tuple[str, ...] = ("file", "speaker", "start", "end", "duration", "emotion", "confidence")
 #: Prefix of the per-class probability columns, e.g. ``prob_anger``.
 PROB_PREFIX = "prob_"
+#: The optional dimension columns, in order: float64 in [0, 1], 0.5 the middle, NaN unknown.
+DIMENSIONS: tuple[str, ...] = ("arousal", "valence", "dominance")
+#: The ``file`` of a hand-made table that has no ``file`` column (one recording).
+UNNAMED_FILE = "unnamed"
 
 _CATEGORICAL = ("file", "speaker", "emotion")
 _FLOAT = ("start", "end", "duration", "confidence")
@@ -56,6 +76,15 @@ def prob_columns(df: pd.DataFrame) -> list[str]:
     ['prob_anger', 'prob_sad']
     """
     return [c for c in df.columns if isinstance(c, str) and c.startswith(PROB_PREFIX)]
+
+
+def dimension_columns(df: pd.DataFrame) -> list[str]:
+    """The dimension columns a table has, in the order of `DIMENSIONS`.
+
+    >>> dimension_columns(pd.DataFrame(columns=["file", "valence", "arousal"]))
+    ['arousal', 'valence']
+    """
+    return [c for c in DIMENSIONS if c in df.columns]
 
 
 def _as_category(values: pd.Series) -> pd.Series:
@@ -91,8 +120,10 @@ def empty_frame(extra: Iterable[str] = ()) -> pd.DataFrame:
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Give a table the fixed columns and dtypes (adds missing columns, recomputes ``duration``).
 
-    Use it after reading a CSV, or to turn a hand-made frame with at least ``file, start, end``
-    into a segment table. Extra columns are kept after the fixed ones. Returns a new frame.
+    Use it after reading a CSV, or to turn a hand-made frame with at least ``start, end`` into a
+    segment table. A frame without a ``file`` column is one recording, named `UNNAMED_FILE`.
+    The dimension columns (`DIMENSIONS`) present become float64. Extra columns are kept after
+    the fixed ones. Returns a new frame.
 
     >>> df = normalise(pd.DataFrame({"file": ["a"], "start": [0], "end": [3],
     ...                              "emotion": ["happy"], "speaker": [1]}))
@@ -101,8 +132,14 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
      'duration': 'float64', 'emotion': 'category', 'confidence': 'float64'}
     >>> df["speaker"].iloc[0], float(df["duration"].iloc[0])
     ('1', 3.0)
+    >>> normalise(pd.DataFrame({"start": [0.0], "end": [2.0], "emotion": ["sad"],
+    ...                         "arousal": ["0.25"]}))[["file", "emotion", "arousal"]]
+          file emotion  arousal
+    0  unnamed     sad     0.25
     """
     out = df.copy()
+    if "file" not in out.columns:
+        out["file"] = UNNAMED_FILE
     for c in COLUMNS:
         if c not in out.columns:
             out[c] = np.nan
@@ -111,7 +148,7 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     for c in _FLOAT:
         out[c] = pd.to_numeric(out[c], errors="raise").astype("float64")
     out["duration"] = out["end"] - out["start"]
-    for c in prob_columns(out):
+    for c in [*prob_columns(out), *dimension_columns(out)]:
         out[c] = pd.to_numeric(out[c], errors="raise").astype("float64")
     for c in _OPTIONAL_STRING:
         if c in out.columns:
@@ -125,18 +162,25 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
     """Check that ``df`` is a segment table; return it unchanged or raise `BadResponseError`.
 
     Checks: the fixed columns exist; ``start`` is finite and ``>= 0``; ``end`` is greater than
-    ``start`` (or NaN for a clip-level row of unknown length); ``file`` is never missing.
+    ``start`` (or NaN for a clip-level row of unknown length); ``file`` is never missing; the
+    dimension columns (`DIMENSIONS`) are NaN or in [0, 1].
 
     >>> validate(normalise(pd.DataFrame({"file": ["a"], "start": [2.0], "end": [1.0]})))
     Traceback (most recent call last):
     ...
     emotion_analytics.errors.BadResponseError: record 0: 'start' (2.0) must be before 'end' (1.0)
+    >>> validate(normalise(pd.DataFrame({"file": ["a"], "start": [0], "end": [1],
+    ...                                  "arousal": [1.5]})))
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.errors.BadResponseError: record 0: 'arousal' (1.5) must be in [0, 1] ...
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise BadResponseError(
             f"not a segment table: missing column(s) {missing}; build one with "
-            "emotion_analytics.to_frame() or emotion_analytics.schema.normalise()",
+            "emotion_analytics.schema.normalise(df) (a DataFrame) or "
+            "emotion_analytics.to_frame(answer) (an API answer)",
             source=source,
         )
     start = df["start"].to_numpy(dtype="float64")
@@ -155,4 +199,24 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
             msg = f"'start' ({start[i]}) must be before 'end' ({end[i]})"
         more = f" ({bad.size - 1} more bad row(s))" if bad.size > 1 else ""
         raise BadResponseError(msg + more, source=source, record=i)
+    for c in dimension_columns(df):
+        check_dimension(df[c].to_numpy(dtype="float64"), c, source=source)
     return df
+
+
+def check_dimension(values: np.ndarray, name: str, *, source: str | None = None) -> None:
+    """Raise `BadResponseError` naming the first row whose ``name`` value is not NaN or in [0, 1].
+
+    >>> check_dimension(np.array([0.2, np.nan, 1.0]), "valence")  # fine: returns None
+    """
+    values = np.asarray(values, dtype="float64")
+    bad = np.flatnonzero(~(np.isnan(values) | ((values >= 0) & (values <= 1))))
+    if bad.size:
+        i = int(bad[0])
+        more = f" ({bad.size - 1} more bad row(s))" if bad.size > 1 else ""
+        raise BadResponseError(
+            f"{name!r} ({values[i]}) must be in [0, 1] (0.5 is the middle) or missing{more}; "
+            "rescale the column, e.g. (x - lo) / (hi - lo)",
+            source=source,
+            record=i,
+        )
