@@ -206,6 +206,94 @@ class EmotionModel:
         logit += self.cnn_mix * _cnn.log_proba(self.params, mels)
         return _softmax(logit)
 
+    def window_parts(self, windows) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the model keeps of each window until a speaker's windows are all in.
+
+        Parameters
+        ----------
+        windows : list of 1-D float arrays, or 2-D array (n, n_samples)
+            Mono audio at :attr:`sample_rate`.
+
+        Returns
+        -------
+        feats : numpy.ndarray
+            (n, n_features) utterance features.
+        cnn_logp : numpy.ndarray or None
+            (n, len(labels)) the CNN member's log-probabilities (None without a CNN member).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> f, c = m.window_parts([np.zeros(8000, np.float32)])
+        >>> f.shape[0], c.shape
+        (1, (1, 7))
+        """
+        if isinstance(windows, np.ndarray) and windows.ndim == 1:
+            windows = windows[None, :]
+        if not self.has_cnn:
+            return _features.extract_batch(windows), None
+        feats, mels = _features.extract_batch(windows, with_mels=True)
+        return feats, _cnn.log_proba(self.params, mels)
+
+    def predict_speaker(
+        self, feats: np.ndarray, cnn_logp: np.ndarray | None = None, adapt="auto"
+    ) -> tuple[np.ndarray, float]:
+        """Probabilities for all the windows of **one speaker**, adapted to that speaker.
+
+        Parameters
+        ----------
+        feats : numpy.ndarray
+            (n, n_features) of the speaker's windows (:meth:`window_parts`).
+        cnn_logp : numpy.ndarray, optional
+            (n, len(labels)) CNN log-probabilities of the same windows.
+        adapt : {"auto", True, False}
+            ``"auto"``: weigh the speaker mode by the evidence the windows give that the
+            speaker shows a range of emotions (:mod:`emotion_analytics.model.adaptation`);
+            ``True``: the plain speaker mode; ``False``: the clip mode.
+
+        Returns
+        -------
+        proba : numpy.ndarray
+            float64 (n, len(labels)), rows sum to 1.
+        weight : float
+            The speaker mode's weight in [0, 1] (0: the clip mode answered alone).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> f, c = m.window_parts([np.zeros(8000, np.float32)] * 2)
+        >>> p, w = m.predict_speaker(f, c)
+        >>> p.shape, w
+        ((2, 7), 0.0)
+        """
+        from . import adaptation
+
+        mode = adaptation.resolve_adapt(adapt)
+        feats = np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0])
+        n = feats.shape[0]
+        clip_p = self.proba_from_features(feats)
+        weight = 0.0
+        if self.spk is not None and n >= adaptation.MIN_WINDOWS:
+            if mode == "on":
+                weight = 1.0
+            elif mode == "auto":
+                logits = self._standardise(feats) @ self.lr_w
+                weight = adaptation.adapt_weight(
+                    n, adaptation.spread(logits, adaptation.logit_sd(self.lr_w)))
+        log_p = np.log(np.maximum(clip_p, 1e-300))
+        if weight > 0:
+            spk_p = self._proba_adapted(feats)
+            p = adaptation.blend(log_p, np.log(np.maximum(spk_p, 1e-300)), weight)
+            log_p = np.log(np.maximum(p, 1e-300))
+        if cnn_logp is None or not self.has_cnn or n == 0:
+            return _softmax(log_p), weight
+        logit = (1.0 - self.cnn_mix) * log_p + self.cnn_mix * np.asarray(cnn_logp, np.float64)
+        return _softmax(logit), weight
+
     # ------------------------------------------------------------------ public
     def predict_proba(self, windows, adapt: bool = False) -> np.ndarray:
         """Class probabilities for each window.
