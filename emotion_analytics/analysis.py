@@ -25,6 +25,17 @@ Rows the time aggregates cannot place
 * Rows with a missing ``emotion`` (e.g. speaker turns) are not emotion segments: emotion
   aggregates leave them out; `coverage`, `gaps` and `talk_time` count them.
 * Missing values in a ``by`` column form a group of their own (its label is missing).
+* A table without a ``file`` column (made by hand) is one recording, named
+  ``emotion_analytics.schema.UNNAMED_FILE``.
+
+Dimensions
+----------
+The optional columns ``arousal``, ``valence`` and ``dominance`` (see `emotion_analytics.schema`)
+are averaged over time: `dimensions` gives each group's duration-weighted mean, with the same
+``overlap=`` rules as `durations` (with ``"split"``, each instant's value is the mean of the
+segments covering it, and every instant counts once). Rows whose value is NaN do not count, so a
+group's mean is over the time that has the dimension. `to_grid`, `merge_adjacent` and `summary`
+carry the dimensions the table has.
 
 Speed
 -----
@@ -44,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import BadResponseError
-from .schema import prob_columns
+from .schema import UNNAMED_FILE, dimension_columns, prob_columns
 
 __all__ = [
     "By",
@@ -52,6 +63,7 @@ __all__ = [
     "UntimedRowsWarning",
     "assign_speakers",
     "coverage",
+    "dimensions",
     "dominant",
     "durations",
     "filter_confidence",
@@ -91,9 +103,17 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> Non
     if missing:
         raise BadResponseError(
             f"{what} needs column(s) {missing}, which the table does not have (it has "
-            f"{list(df.columns)}); build a segment table with emotion_analytics.to_frame() or "
-            "emotion_analytics.schema.normalise()"
+            f"{list(df.columns)}); turn a DataFrame into a segment table with "
+            "emotion_analytics.schema.normalise(df), or an API answer with "
+            "emotion_analytics.to_frame(answer)"
         )
+
+
+def _with_file_column(df: pd.DataFrame) -> pd.DataFrame:
+    """A hand-made table without ``file`` is one recording (`schema.UNNAMED_FILE`)."""
+    if "file" in df.columns:
+        return df
+    return df.assign(file=pd.Categorical([UNNAMED_FILE] * len(df)))
 
 
 def _check_overlap(overlap: str) -> None:
@@ -307,6 +327,7 @@ class _Emotions:
 
 
 def _emotions(df: pd.DataFrame, by: By, what: str) -> _Emotions:
+    df = _with_file_column(df)
     _require_columns(df, ["start", "end", "emotion", *_by_list(by)], what)
     emo, labels = _codes(df["emotion"])
     start, end, timed = _times(df, what)
@@ -352,17 +373,28 @@ def _matrix(groups: np.ndarray, n: int, codes: np.ndarray, k: int, weights) -> n
     return flat.reshape(n, k)
 
 
+def _row_time(fine: np.ndarray, start, end, n_fine: int, overlap: str) -> np.ndarray:
+    """The time each (timed) row counts for, in row order, under the ``overlap`` rule.
+
+    ``"count"``: its duration. ``"split"``: its share of the instants it covers, each instant
+    shared equally by the rows of the same ``fine`` group (one file's) that cover it.
+    """
+    if overlap == "count":
+        return end - start
+    clock = _Clock(fine, start, end, n_fine)
+    if clock.order is None:
+        return clock.durations()
+    out = np.empty(len(start))
+    out[clock.order] = clock.durations()
+    return out
+
+
 def _seconds(em: _Emotions, overlap: str) -> np.ndarray:
     """Group x emotion seconds."""
     _check_overlap(overlap)
     t = _timed_rows(em)
-    if overlap == "count":
-        w = em.end[t] - em.start[t]
-        return _matrix(em.groups.codes[t], em.groups.n, em.emotion[t], len(em.labels), w)
-    clock = _Clock(em.fine[t], em.start[t], em.end[t], len(em.coarse_of_fine))
-    emo = _take(em.emotion[t], clock.order)
-    g = em.coarse_of_fine[clock.g]
-    return _matrix(g, em.groups.n, emo, len(em.labels), clock.durations())
+    w = _row_time(em.fine[t], em.start[t], em.end[t], len(em.coarse_of_fine), overlap)
+    return _matrix(em.groups.codes[t], em.groups.n, em.emotion[t], len(em.labels), w)
 
 
 def _frame(values: np.ndarray, index: pd.Index, labels: pd.Index) -> pd.DataFrame:
@@ -462,6 +494,82 @@ def dominant(df: pd.DataFrame, *, by: By = "file", overlap: Overlap = "split") -
     return pd.Series(cat, index=em.groups.index(), name="emotion", dtype="category")
 
 
+def dimensions(df: pd.DataFrame, *, by: By = "file", overlap: Overlap = "split") -> pd.DataFrame:
+    """Duration-weighted mean of each dimension (``arousal``, ``valence``, ``dominance``) per group.
+
+    Parameters
+    ----------
+    df
+        A segment table with at least one dimension column (see `emotion_analytics.schema`).
+    by
+        A column name, a list of names, or ``None`` for the whole table, as in `durations`.
+    overlap
+        ``"split"`` (default): each instant of a group counts once; where segments overlap,
+        the instant's value is the mean of theirs. ``"count"``: each segment weighs its full
+        duration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group present in the table, one float column per dimension the table has
+        (in the order ``arousal, valence, dominance``), each in [0, 1]. Rows with a NaN value
+        do not count (with or without an emotion); a group without any value has NaN. Rows
+        without an ``end`` carry no time (`UntimedRowsWarning`).
+
+    Raises
+    ------
+    BadResponseError
+        The table has no dimension column.
+
+    Examples
+    --------
+    >>> import emotion_analytics as ea
+    >>> df = ea.to_frame([{"emotion": "calm", "start": 0, "end": 3, "arousal": 0.2},
+    ...                   {"emotion": "angry", "start": 3, "end": 4, "arousal": 0.9},
+    ...                   {"emotion": "calm", "start": 4, "end": 6}], file="call.wav")
+    >>> dimensions(df)
+              arousal
+    file
+    call.wav    0.375
+    """
+    _check_overlap(overlap)
+    dims = dimension_columns(df)
+    if not dims:
+        raise BadResponseError(
+            "dimensions needs at least one of the columns 'arousal', 'valence', 'dominance', "
+            f"which the table does not have (it has {list(df.columns)}); they come from engines "
+            "that predict dimensions (e.g. a transformers regression checkpoint) or from answers "
+            "that carry them"
+        )
+    time = _dimension_time(df, by=by, overlap=overlap)
+    out = pd.DataFrame(index=time.index)
+    for d in dims:
+        num, den = time[f"{d}:sum"].to_numpy(), time[f"{d}:seconds"].to_numpy()
+        out[d] = np.divide(num, den, out=np.full(len(out), np.nan), where=den > 0)
+    return out
+
+
+def _dimension_time(df: pd.DataFrame, *, by: By, overlap: str) -> pd.DataFrame:
+    """Per group and dimension: ``<dim>:sum`` (value x seconds) and ``<dim>:seconds``.
+
+    Sums, so partial results of parts of a table add up (the Dask accessor combines them).
+    """
+    _check_overlap(overlap)
+    df = _with_file_column(df)
+    _require_columns(df, ["start", "end", *_by_list(by)], "dimensions")
+    start, end, timed = _times(df, "dimensions")
+    groups, fine, coarse_of_fine = _file_groups(df, by)
+    out = pd.DataFrame(index=groups.index())
+    for d in dimension_columns(df):
+        v = df[d].to_numpy(np.float64)
+        rows = np.flatnonzero(timed & ~np.isnan(v))
+        w = _row_time(fine[rows], start[rows], end[rows], len(coarse_of_fine), overlap)
+        g = groups.codes[rows]
+        out[f"{d}:sum"] = np.bincount(g, weights=w * v[rows], minlength=groups.n)
+        out[f"{d}:seconds"] = np.bincount(g, weights=w, minlength=groups.n)
+    return out
+
+
 def _dominant_codes(df: pd.DataFrame, em: _Emotions, seconds: np.ndarray) -> np.ndarray:
     k = len(em.labels)
     best = seconds.argmax(axis=1) if k else np.zeros(em.groups.n, np.int64)
@@ -558,37 +666,63 @@ def _index_arrays(index: pd.Index, take: np.ndarray) -> list[np.ndarray]:
 # time grids
 
 
-def _cells(em: _Emotions, step: float, overlap: str):
-    """Per-cell emotion seconds: (group of each cell, index of each cell, cells x emotions)."""
-    _check_overlap(overlap)
+def _check_step(step: float) -> None:
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive number of seconds, not {step!r}")
-    t = _timed_rows(em)
-    g, s, e, emo = em.groups.codes[t], em.start[t], em.end[t], em.emotion[t]
-    clock = _Clock(g, s, e, em.groups.n) if overlap == "split" else None
-    if clock is not None and clock.order is not None:
-        g, s, e, emo = clock.g, clock.s, clock.e, emo[clock.order]
+
+
+def _first_cells(g: np.ndarray, s, e, n_groups: int, step: float) -> np.ndarray:
+    """Index of each group's first cell; cells run from 0 to the group's last end."""
     k0 = np.floor(s / step).astype(np.int64)
     k1 = np.maximum(np.ceil(e / step).astype(np.int64) - 1, k0)
-    n_cells = np.zeros(em.groups.n, np.int64)
+    n_cells = np.zeros(n_groups, np.int64)
     np.maximum.at(n_cells, g, k1 + 1)
-    first_cell = np.concatenate(([0], np.cumsum(n_cells)[:-1]))
+    return np.concatenate(([0], np.cumsum(n_cells)))
+
+
+def _pieces(g: np.ndarray, s, e, n_groups: int, step: float, overlap: str, first_cell):
+    """Rows cut at the cell boundaries: (row of each piece, its cell, the time it counts for).
+
+    With ``overlap="split"``, overlapping rows of a group share each instant (as `durations`).
+    """
+    clock = _Clock(g, s, e, n_groups) if overlap == "split" else None
+    order = None if clock is None else clock.order
+    if order is not None:
+        g, s, e = clock.g, clock.s, clock.e
+    k0 = np.floor(s / step).astype(np.int64)
+    k1 = np.maximum(np.ceil(e / step).astype(np.int64) - 1, k0)
     pieces = k1 - k0 + 1
     rep = np.repeat(np.arange(len(s)), pieces)
     first_piece = np.cumsum(pieces) - pieces
-    kk = k0[rep] + np.arange(len(rep)) - first_piece[rep]
+    j = np.arange(len(rep)) - first_piece[rep]
+    kk = k0[rep] + j
     a = np.maximum(s[rep], kk * step)
     b = np.minimum(e[rep], (kk + 1) * step)
     if clock is not None:
-        j = np.arange(len(rep)) - first_piece[rep]
         w = clock.weight(rep, a, b, j == 0, j == pieces[rep] - 1)
     else:
         w = b - a
-    total = int(n_cells.sum())
-    k = len(em.labels)
-    m = _matrix(first_cell[g[rep]] + kk, total, emo[rep], k, np.maximum(w, 0.0))
-    cell_group = np.repeat(np.arange(em.groups.n), n_cells)
-    cell_k = np.arange(total) - first_cell[cell_group]
+    row = rep if order is None else order[rep]
+    return row, first_cell[g[rep]] + kk, np.maximum(w, 0.0)
+
+
+def _cell_index(first_cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The group of each cell and its number within the group."""
+    total = int(first_cell[-1])
+    cell_group = np.repeat(np.arange(len(first_cell) - 1), np.diff(first_cell))
+    return cell_group, np.arange(total) - first_cell[cell_group]
+
+
+def _cells(em: _Emotions, step: float, overlap: str):
+    """Per-cell emotion seconds: (group of each cell, index of each cell, cells x emotions)."""
+    _check_overlap(overlap)
+    _check_step(step)
+    t = _timed_rows(em)
+    g, s, e, emo = em.groups.codes[t], em.start[t], em.end[t], em.emotion[t]
+    first_cell = _first_cells(g, s, e, em.groups.n, step)
+    row, cell, w = _pieces(g, s, e, em.groups.n, step, overlap, first_cell)
+    m = _matrix(cell, int(first_cell[-1]), emo[row], len(em.labels), w)
+    cell_group, cell_k = _cell_index(first_cell)
     return cell_group, cell_k, m
 
 
@@ -612,7 +746,10 @@ def to_grid(df: pd.DataFrame, *, step: float = 1.0, by: By = "file") -> pd.DataF
     pandas.DataFrame
         One row per cell: the ``by`` columns, ``start``, ``end``, ``emotion`` (the emotion with the
         most time in the cell; missing where no segment covers it), ``share`` (that emotion's
-        share of the covered time) and ``coverage`` (covered fraction of the cell, 0..1).
+        share of the covered time) and ``coverage`` (covered fraction of the cell, 0..1); then,
+        for each dimension column the table has (``arousal``, ``valence``, ``dominance``), its
+        time-weighted mean over the part of the cell that has a value (NaN where none has).
+        Cells run to the last end of a row with an emotion or a dimension.
 
     Examples
     --------
@@ -625,19 +762,49 @@ def to_grid(df: pd.DataFrame, *, step: float = 1.0, by: By = "file") -> pd.DataF
     1    a    1.0  2.0   happy    0.5       1.0
     2    a    2.0  3.0     sad    1.0       0.5
     """
-    em = _emotions(df, _with_file(df, by), "to_grid")
-    cell_group, cell_k, m = _cells(em, step, "split")
+    df = _with_file_column(df)
+    names = _with_file(df, by)
+    _require_columns(df, ["start", "end", "emotion", *names], "to_grid")
+    _check_step(step)
+    emo, labels = _codes(df["emotion"])
+    start, end, timed = _times(df, "to_grid")
+    dims = dimension_columns(df)
+    values = [df[d].to_numpy(np.float64) for d in dims]
+    keep = emo >= 0
+    for v in values:
+        keep = keep | ~np.isnan(v)
+    rows = np.flatnonzero(keep & timed)
+    groups = _groups(df.iloc[rows], names)
+    g, s, e = groups.codes, start[rows], end[rows]
+    first_cell = _first_cells(g, s, e, groups.n, step)
+    n = int(first_cell[-1])
+
+    def layer(known: np.ndarray):
+        idx = np.flatnonzero(known)
+        row, cell, w = _pieces(g[idx], s[idx], e[idx], groups.n, step, "split", first_cell)
+        return idx[row], cell, w
+
+    sel = emo[rows] >= 0
+    row, cell, w = layer(sel)
+    m = _matrix(cell, n, emo[rows][row], len(labels), w)
     covered = m.sum(axis=1)
     has = covered > 0
-    best = m.argmax(axis=1) if m.shape[1] else np.zeros(len(m), np.int64)
+    best = m.argmax(axis=1) if m.shape[1] else np.zeros(n, np.int64)
     codes = np.where(has, best, -1)
-    best_time = m[np.arange(len(m)), best] if m.shape[1] else covered
-    out = pd.DataFrame(em.groups.columns(cell_group))
+    best_time = m[np.arange(n), best] if m.shape[1] else covered
+    cell_group, cell_k = _cell_index(first_cell)
+    out = pd.DataFrame(groups.columns(cell_group))
     out["start"] = cell_k * step
     out["end"] = (cell_k + 1) * step
-    out["emotion"] = pd.Categorical.from_codes(codes, categories=em.labels)
-    out["share"] = np.divide(best_time, covered, out=np.full(len(m), np.nan), where=has)
+    out["emotion"] = pd.Categorical.from_codes(codes, categories=labels)
+    out["share"] = np.divide(best_time, covered, out=np.full(n, np.nan), where=has)
     out["coverage"] = np.minimum(covered / step, 1.0)
+    for d, v in zip(dims, values, strict=True):
+        vr = v[rows]
+        row, cell, w = layer(~np.isnan(vr))
+        num = np.bincount(cell, weights=w * vr[row], minlength=n)
+        den = np.bincount(cell, weights=w, minlength=n)
+        out[d] = np.divide(num, den, out=np.full(n, np.nan), where=den > 0)
     return out
 
 
@@ -715,6 +882,7 @@ def _unions(df: pd.DataFrame, by: By, what: str):
 
     Returns the ``by`` groups and, per union interval: its group, start and end.
     """
+    df = _with_file_column(df)
     _require_columns(df, ["start", "end", *_by_list(by)], what)
     start, end, timed = _times(df, what)
     groups, fine, coarse_of_fine = _file_groups(df, by)
@@ -877,7 +1045,9 @@ def summary(df: pd.DataFrame, *, by: By = None, overlap: Overlap = "split") -> p
     -------
     pandas.DataFrame
         ``seconds`` (emotion time), ``segments`` (emotion rows), ``dominant``,
-        ``dominant_share``, then one column per emotion with its share.
+        ``dominant_share``; then, when the table has dimension columns, the mean of each (as
+        `dimensions`, same ``by`` and ``overlap``); then one column per emotion with its share.
+        Groups with dimensions but no emotion rows have 0 seconds and segments.
 
     Examples
     --------
@@ -905,8 +1075,19 @@ def summary(df: pd.DataFrame, *, by: By = None, overlap: Overlap = "split") -> p
     out["dominant"] = pd.Categorical.from_codes(best, categories=em.labels)
     pick = frac[np.arange(len(frac)), best] if len(em.labels) else total
     out["dominant_share"] = pick
+    dims = dimension_columns(df)
+    if dims:
+        means = dimensions(df, by=by, overlap=overlap)
+        extra = means.index.difference(out.index)
+        if len(extra):
+            out = pd.concat([out, pd.DataFrame(index=extra)])
+            out["seconds"] = out["seconds"].fillna(0.0)
+            out["segments"] = out["segments"].fillna(0).astype("int64")
+        out = out.join(means)
     for i, label in enumerate(em.labels):
-        out[label] = frac[:, i]
+        out[label] = frac[:, i] if len(out) == len(frac) else pd.Series(
+            frac[:, i], index=em.groups.index()
+        ).reindex(out.index)
     return out
 
 
@@ -952,9 +1133,11 @@ def merge_adjacent(df: pd.DataFrame, *, max_gap: float = 0.0) -> pd.DataFrame:
     In each file and speaker, segments are taken in order of ``start``; a segment joins the one
     before it when both have the same emotion and it starts at most ``max_gap`` seconds after
     the run so far ends (overlapping and touching segments always join). The merged row spans
-    the run; its ``confidence`` and ``prob_`` columns are the duration-weighted means of the
-    run's known values; other columns keep the run's first value. Rows without an ``end`` are
-    kept unmerged.
+    the run; its ``confidence``, ``prob_`` and dimension (``arousal``, ``valence``,
+    ``dominance``) columns are the duration-weighted means of the run's known values; other
+    columns keep the run's first value. Rows without an ``end`` are kept unmerged, and so are
+    rows without an emotion that carry a dimension (what an engine that predicts dimensions
+    only gives: their values are what the table says).
 
     Returns
     -------
@@ -978,7 +1161,12 @@ def merge_adjacent(df: pd.DataFrame, *, max_gap: float = 0.0) -> pd.DataFrame:
     _require_columns(df, ["start", "end", "emotion"], "merge_adjacent")
     start = df["start"].to_numpy(np.float64)
     end = df["end"].to_numpy(np.float64)
-    timed = np.flatnonzero(~np.isnan(end))
+    dims = dimension_columns(df)
+    alone = np.isnan(end)
+    if dims:
+        dim_only = df["emotion"].isna().to_numpy() & df[dims].notna().any(axis=1).to_numpy()
+        alone = alone | dim_only
+    timed = np.flatnonzero(~alone)
     sub = df.iloc[timed] if len(timed) != len(df) else df
     group = _groups(sub, keys).codes
     emo = _codes(sub["emotion"])[0]
@@ -999,14 +1187,14 @@ def merge_adjacent(df: pd.DataFrame, *, max_gap: float = 0.0) -> pd.DataFrame:
     d = e - s
     out["end"] = np.maximum.reduceat(e, first)
     out["duration"] = out["end"] - out["start"]
-    for col in [c for c in ("confidence", *prob_columns(df)) if c in df.columns]:
+    for col in [c for c in ("confidence", *prob_columns(df), *dims) if c in df.columns]:
         v = sub[col].to_numpy(np.float64)[order]
         known = ~np.isnan(v)
         num = np.add.reduceat(np.where(known, v * d, 0.0), first)
         den = np.add.reduceat(np.where(known, d, 0.0), first)
         out[col] = np.divide(num, den, out=np.full(len(first), np.nan), where=den > 0)
     if len(timed) != len(df):
-        out = pd.concat([out, df[np.isnan(end)]], ignore_index=True)
+        out = pd.concat([out, df[alone]], ignore_index=True)
     sort = [c for c in ("file", "start", "end") if c in out.columns]
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
@@ -1085,6 +1273,8 @@ def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     1    4.0   8.0       B   happy
     2    8.0  10.0     NaN   happy
     """
+    had_file = "file" in df.columns
+    df = _with_file_column(df)
     _require_columns(df, ["file", "start", "end"], "assign_speakers")
     if not isinstance(turns, pd.DataFrame):
         raise BadResponseError(
@@ -1174,7 +1364,7 @@ def assign_speakers(df: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     out["end"] = p_end
     out["duration"] = p_end - p_start
     out["speaker"] = pd.Categorical.from_codes(code, categories=speakers)
-    return out
+    return out if had_file else out.drop(columns="file")
 
 
 def _speaker_str(value: object) -> object:
