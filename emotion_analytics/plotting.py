@@ -3,7 +3,9 @@
 * `timeline`: one lane per speaker (or file), one bar per segment, coloured by emotion;
 * `durations_bar`: stacked bars of seconds (or shares) of each emotion per group;
 * `transitions_heatmap`: emotion -> next emotion, with the values written in the cells;
-* `share_over_time`: stacked area of each emotion's share of the labelled time.
+* `share_over_time`: stacked area of each emotion's share of the labelled time;
+* `dimension_timeline`: a dimension (``arousal``, ``valence``, ``dominance``) over time, one
+  step line per speaker (or file), with the middle (0.5) marked.
 
 Colours are stable: the same emotion gets the same colour in every plot and every session
 (`emotion_colors`). Labels of the known vocabularies (the embedded model's, the hosted API's,
@@ -44,6 +46,7 @@ __all__ = [
     "durations_bar",
     "transitions_heatmap",
     "share_over_time",
+    "dimension_timeline",
 ]
 
 #: Lane label of segments whose speaker is missing.
@@ -535,6 +538,138 @@ def share_over_time(
     return ax
 
 
+# --------------------------------------------------------------------------------------------
+# a dimension over time
+
+
+def dimension_timeline(
+    df: pd.DataFrame,
+    *,
+    dimension: str = "arousal",
+    by: str | Sequence[str] | None = None,
+    ax: Axes | None = None,
+    colors: Mapping[Any, Any] | None = None,
+    legend: bool | str = True,
+    time_format: str = "auto",
+    title: str | None = None,
+) -> Axes:
+    """Draw a dimension over time: one step line per speaker (or file), the middle marked.
+
+    Each row with a value holds it from its ``start`` until its ``end``, or until the next
+    row of the same line starts when windows overlap; where a line has no row, or the row's
+    value is NaN, the line breaks. A dashed rule marks 0.5, the middle of the scale.
+
+    Parameters
+    ----------
+    df
+        A segment table with the column ``dimension``.
+    dimension
+        ``"arousal"`` (default), ``"valence"`` or ``"dominance"``.
+    by
+        The column(s) that make the lines, as ``lanes`` in `timeline`. Default: ``speaker``
+        for one file (``file`` when no speaker is known), ``file`` and ``speaker`` together for
+        several files.
+    ax
+        The Axes to draw on; a new figure is created when ``None``.
+    colors
+        Line colours, line label -> any matplotlib colour; others follow matplotlib's cycle.
+    legend
+        As in `timeline` (a legend only when there are several lines).
+    time_format
+        ``"s"``, ``"mm:ss"`` or ``"auto"``.
+    title
+        Optional Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on: one ``Line2D`` per line, labelled with it, then the midline.
+
+    Raises
+    ------
+    BadResponseError
+        The table has no ``dimension`` column.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from emotion_analytics import to_frame
+    >>> df = to_frame([{"speaker_id": "A", "start": 0, "end": 3, "emotion": "calm",
+    ...                 "arousal": 0.2},
+    ...                {"speaker_id": "B", "start": 3, "end": 6, "emotion": "angry",
+    ...                 "arousal": 0.9}], file="call")
+    >>> ax = dimension_timeline(df)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['A', 'B', 'middle']
+    >>> [float(v) for v in ax.get_ylim()]
+    [0.0, 1.0]
+    """
+    from .schema import DIMENSIONS
+
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {list(DIMENSIONS)}, got {dimension!r}")
+    table = _plottable(df)
+    if dimension not in table.columns:
+        raise BadResponseError(
+            f"the table has no {dimension!r} column (it has {list(table.columns)}); it comes "
+            "from engines that predict dimensions or from answers that carry them"
+        )
+    cols = _lane_columns(table, by)
+    lane_keys, lane_of_row, _ = _lane_index(table, cols)
+    if ax is None:
+        ax = _new_axes(figsize=(10.0, 3.6))
+    starts = table["start"].to_numpy(dtype=float)
+    ends = table["end"].to_numpy(dtype=float)
+    values = table[dimension].to_numpy(dtype=float)
+    overrides = dict(colors or {})
+    for lane, key in enumerate(lane_keys):
+        rows = np.flatnonzero(lane_of_row == lane)
+        rows = rows[np.lexsort((ends[rows], starts[rows]))]
+        x, y = _steps(starts[rows], ends[rows], values[rows])
+        style = {"color": overrides[key]} if key in overrides else {}
+        ax.plot(x, y, linewidth=1.8, label=key, zorder=2, **style)
+    ax.axhline(0.5, color="#8a8a8a", linestyle="--", linewidth=0.9, zorder=1, label="middle")
+    end = float(np.nanmax(ends)) if len(ends) else 1.0
+    ax.set_xlim(0.0, end or 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel(f"{dimension} (0 low, 1 high)")
+    _format_time_axis(ax.xaxis, span=end, time_format=time_format)
+    ax.grid(axis="both", color="#ececec", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title)
+    if len(lane_keys) > 1:
+        handles = [line for line in ax.get_lines() if line.get_label() in lane_keys]
+        if legend is True:
+            ax.legend(handles=handles, title=" / ".join(cols), loc="upper left",
+                      bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9,
+                      title_fontsize=9)
+        elif legend:
+            ax.legend(handles=handles, title=" / ".join(cols), loc=legend, fontsize=9,
+                      title_fontsize=9, framealpha=0.9)
+    return ax
+
+
+def _steps(start: np.ndarray, end: np.ndarray, value: np.ndarray):
+    """x, y of a step line through sorted rows; NaN breaks it at gaps and missing values."""
+    stop = end.copy()
+    if len(start) > 1:  # overlapping windows: each holds its value until the next one starts
+        stop[:-1] = np.minimum(end[:-1], np.maximum(start[1:], start[:-1]))
+    keep = ~np.isnan(value) & (stop > start)
+    start, stop, value = start[keep], stop[keep], value[keep]
+    if not len(start):
+        return np.array([np.nan]), np.array([np.nan])
+    gap = np.concatenate((start[1:] > stop[:-1] + 1e-9, [True]))
+    x = np.column_stack((start, stop, np.full(len(start), np.nan)))
+    y = np.column_stack((value, value, np.full(len(start), np.nan)))
+    # a NaN after a row only where a gap follows it, so touching rows join with a vertical step
+    cells = np.column_stack((np.ones(len(start), bool), np.ones(len(start), bool), gap))
+    return x[cells], y[cells]
+
+
 def _window_shares(
     table: pd.DataFrame, *, step: float, overlap: str
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -589,14 +724,15 @@ def _new_axes(*, figsize: tuple[float, float]) -> Axes:
 
 
 def _plottable(df: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("file", "start", "end", "emotion") if c not in df.columns]
+    missing = [c for c in ("start", "end") if c not in df.columns]
     if missing:
         raise BadResponseError(
-            f"not a segment table: missing column(s) {missing}; build one with "
-            "emotion_analytics.to_frame() or emotion_analytics.schema.normalise()"
+            f"not a segment table: missing column(s) {missing}; turn a DataFrame into one with "
+            "emotion_analytics.schema.normalise(df), or an API answer with "
+            "emotion_analytics.to_frame(answer)"
         )
     table = df
-    if "duration" not in table.columns or "speaker" not in table.columns:
+    if any(c not in table.columns for c in ("file", "emotion", "duration", "speaker")):
         from .schema import normalise
 
         table = normalise(table)
