@@ -47,6 +47,8 @@ __all__ = [
     "WindowCutter",
     "SpeechDetector",
     "segment_blocks",
+    "plan_turn_windows",
+    "TurnWindowCutter",
 ]
 
 #: A recording shorter than this (seconds) gives no window.
@@ -392,3 +394,134 @@ def _blocks_2d(blocks: Iterable[np.ndarray], n_ch: int) -> Iterator[np.ndarray]:
         if b.shape[0] != n_ch:
             raise ValueError(f"expected blocks with {n_ch} channel(s), got shape {b.shape}")
         yield b
+
+
+# --------------------------------------------------------------------------------------------
+# windows inside speaker turns
+
+
+def plan_turn_windows(
+    turns: Iterable[tuple[str, float, float]],
+    sample_rate: int,
+    *,
+    window: float = 3.0,
+    hop: float | None = None,
+) -> list[tuple[int, int, str]]:
+    """The analysis windows inside speaker turns, as ``(start, end, speaker)``.
+
+    Each speaker's own turns are first joined where they overlap or touch; each joined turn is
+    then cut like a recording of its own by `plan_windows` (so no window crosses a change of
+    speaker, a turn shorter than a window is one shorter window if it lasts at least
+    :data:`MIN_WINDOW_SECONDS`, and a short tail joins the turn's last window). Turns of
+    different speakers that overlap (two people at once) are each cut on their own. Time
+    outside every turn gets no window.
+
+    Parameters
+    ----------
+    turns : iterable of (speaker, start, end)
+        Speaker label and times in seconds.
+    sample_rate : int
+        Rate in Hz of the sample indices returned.
+    window, hop : float
+        As in `plan_windows`.
+
+    Returns
+    -------
+    list of (int, int, str)
+        Sample indices and speaker, sorted by start, end and speaker.
+
+    Examples
+    --------
+    >>> plan_turn_windows([("a", 0.0, 4.0), ("b", 4.0, 10.0), ("a", 10.5, 10.6)], 100)
+    [(0, 400, 'a'), (400, 700, 'b'), (700, 1000, 'b')]
+    >>> plan_turn_windows([("a", 0, 2), ("a", 2, 4), ("b", 1, 2)], 100)  # a's turns join
+    [(0, 400, 'a'), (100, 200, 'b')]
+    """
+    by_speaker: dict[str, list[list[int]]] = {}
+    for speaker, start, end in turns:
+        a = max(0, int(round(float(start) * sample_rate)))
+        b = int(round(float(end) * sample_rate))
+        if b > a:
+            by_speaker.setdefault(str(speaker), []).append([a, b])
+    out: list[tuple[int, int, str]] = []
+    for speaker, spans in by_speaker.items():
+        spans.sort()
+        joined = [spans[0]]
+        for a, b in spans[1:]:
+            if a <= joined[-1][1]:
+                joined[-1][1] = max(joined[-1][1], b)
+            else:
+                joined.append([a, b])
+        for a, b in joined:
+            out += [(a + s, a + e, speaker)
+                    for s, e in plan_windows(b - a, sample_rate, window=window, hop=hop)]
+    out.sort()
+    return out
+
+
+class TurnWindowCutter:
+    """Cut a stream of mono audio blocks into planned windows (`plan_turn_windows`).
+
+    Feed blocks with :meth:`feed`, then call :meth:`finish`; both return the windows that are
+    complete, as ``(start, end, speaker, audio)``. Memory holds the audio from the start of
+    the earliest window not yet returned (at most about 1.5 windows and one block); time
+    between turns is dropped as it arrives. Windows that run past the end of the stream are
+    cut at the end (and dropped when less than :data:`MIN_WINDOW_SECONDS` remains).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plan = plan_turn_windows([("a", 0.0, 3.0), ("b", 5.0, 9.2)], 100)
+    >>> cut = TurnWindowCutter(100, plan)
+    >>> got = []
+    >>> for block in np.array_split(np.arange(900, dtype=np.float32), 4):
+    ...     got += [(s, e, spk, float(x[0])) for s, e, spk, x in cut.feed(block)]
+    >>> got + [(s, e, spk, float(x[0])) for s, e, spk, x in cut.finish()]
+    [(0, 300, 'a', 0.0), (500, 900, 'b', 500.0)]
+    """
+
+    def __init__(self, sample_rate: int, windows: Sequence[tuple[int, int, str]]):
+        self.sample_rate = int(sample_rate)
+        self._windows = sorted(windows)
+        self._i = 0  # next window to return
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._buf_start = 0  # sample index of _buf[0]
+        self._seen = 0
+
+    @property
+    def samples_seen(self) -> int:
+        """Samples fed so far."""
+        return self._seen
+
+    def feed(self, block: np.ndarray) -> list[tuple[int, int, str, np.ndarray]]:
+        """Add a mono block; return the windows that are now complete."""
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim != 1:
+            raise ValueError(f"speaker turns are cut from mono audio, got a block of {block.shape}")
+        self._buf = np.concatenate([self._buf, block])
+        self._seen += block.size
+        out = []
+        while self._i < len(self._windows) and self._windows[self._i][1] <= self._seen:
+            out.append(self._take(*self._windows[self._i]))
+            self._i += 1
+        keep_from = self._windows[self._i][0] if self._i < len(self._windows) else self._seen
+        drop = min(keep_from, self._seen) - self._buf_start
+        if drop > 0:
+            self._buf = self._buf[drop:].copy()
+            self._buf_start += drop
+        return out
+
+    def finish(self) -> list[tuple[int, int, str, np.ndarray]]:
+        """The windows left when the stream has ended, cut at its end."""
+        out = []
+        for start, end, speaker in self._windows[self._i:]:
+            end = min(end, self._seen)
+            if end - start >= MIN_WINDOW_SECONDS * self.sample_rate:
+                out.append(self._take(start, end, speaker))
+        self._i = len(self._windows)
+        self._buf = np.zeros(0, dtype=np.float32)
+        return out
+
+    def _take(self, start: int, end: int, speaker: str) -> tuple[int, int, str, np.ndarray]:
+        a, b = start - self._buf_start, end - self._buf_start
+        return start, end, speaker, self._buf[a:b]
