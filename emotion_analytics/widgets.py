@@ -19,7 +19,7 @@ Examples
 >>> w.make_engine("hosted")
 Traceback (most recent call last):
 ...
-emotion_analytics.widgets.AppInputError: The hosted service needs an API key: ...
+emotion_analytics.errors.AppInputError: The hosted service needs an API key: ...
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import EmotionAnalyticsError, require
+from .errors import AppInputError, EmotionAnalyticsError, require
 
 __all__ = [
     "ENGINES",
     "HOSTED_URL",
     "AppInputError",
-    "FileError",
+    "FileFailure",
     "EmotionApp",
     "app",
     "make_engine",
@@ -83,11 +83,7 @@ _STYLE = """<style>
 ProgressCallback = Callable[[int, int, str], None]
 
 
-class AppInputError(EmotionAnalyticsError, ValueError):
-    """The app's settings cannot work (e.g. a remote engine without a base URL or API key)."""
-
-
-class FileError(NamedTuple):
+class FileFailure(NamedTuple):
     """One file that could not be analysed, and why (the message says what to do)."""
 
     file: str
@@ -123,7 +119,7 @@ def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: 
     >>> make_engine("server", base_url="")
     Traceback (most recent call last):
     ...
-    emotion_analytics.widgets.AppInputError: Our server needs a base URL, ...
+    emotion_analytics.errors.AppInputError: Our server needs a base URL, ...
     """
     if engine == "local":
         return "local"
@@ -186,7 +182,7 @@ def analyse_uploads(
     channels: str = "mono",
     progress: ProgressCallback | None = None,
     **options: Any,
-) -> tuple[pd.DataFrame, list[FileError]]:
+) -> tuple[pd.DataFrame, list[FileFailure]]:
     """Analyse uploaded audio files; one table for all that worked, one error per file that failed.
 
     Parameters
@@ -208,7 +204,7 @@ def analyse_uploads(
     -------
     table : DataFrame
         The segment table of every file analysed; ``file`` is the upload's name.
-    errors : list of FileError
+    errors : list of FileFailure
         One entry per file that could not be analysed, with a message that says what to do.
 
     Raises
@@ -232,17 +228,17 @@ def analyse_uploads(
     engine_obj = make_engine(engine, base_url=base_url, api_key=api_key)
     files = _as_uploads(uploads)
     tables: list[pd.DataFrame] = []
-    errors: list[FileError] = []
+    errors: list[FileFailure] = []
     for i, (name, content) in enumerate(files):
         if progress is not None:
             progress(i, len(files), name)
         if not content:
-            errors.append(FileError(name, "the file is empty: upload it again."))
+            errors.append(FileFailure(name, "the file is empty: upload it again."))
             continue
         try:
             table = recognise(content, engine=engine_obj, channels=channels, file=name, **options)
         except EmotionAnalyticsError as exc:
-            errors.append(FileError(name, _with_hint(str(exc), exc)))
+            errors.append(FileFailure(name, _with_hint(str(exc), exc)))
             continue
         tables.append(table)
     if progress is not None:
@@ -361,19 +357,19 @@ def download_link(df: pd.DataFrame, *, filename: str = "emotions.csv") -> str:
     )
 
 
-def errors_html(errors: Iterable[FileError | str]) -> str:
+def errors_html(errors: Iterable[FileFailure | str]) -> str:
     """A red box listing each problem (file: message); empty string when there is none.
 
     Examples
     --------
-    >>> errors_html([FileError("notes.txt", "not audio.")]).count("<li>")
+    >>> errors_html([FileFailure("notes.txt", "not audio.")]).count("<li>")
     1
     >>> errors_html([])
     ''
     """
     items = []
     for err in errors:
-        if isinstance(err, FileError):
+        if isinstance(err, FileFailure):
             items.append(f"<li><b>{html.escape(err.file)}</b>: {html.escape(err.message)}</li>")
         else:
             items.append(f"<li>{html.escape(str(err))}</li>")
@@ -398,7 +394,7 @@ class EmotionApp:
         The whole app.
     result : DataFrame or None
         The table of the last run.
-    errors : list of FileError
+    errors : list of FileFailure
         The files of the last run that could not be analysed.
 
     Examples
@@ -414,7 +410,7 @@ class EmotionApp:
     def __init__(self, *, engine: str = "local", base_url: str = "", api_key: str = ""):
         w = require("ipywidgets", "widgets")
         self.result: pd.DataFrame | None = None
-        self.errors: list[FileError] = []
+        self.errors: list[FileFailure] = []
         self.upload = w.FileUpload(
             accept=".wav,.flac,.ogg,.opus,.mp3,.m4a,.mp4,.webm,audio/*",
             multiple=True,

@@ -13,7 +13,7 @@ any object with ``analyze``         your own engine (see `emotion_analytics.engi
 >>> get_engine("nonsense")
 Traceback (most recent call last):
 ...
-emotion_analytics.engines.UnknownEngineError: unknown engine 'nonsense'; ...
+emotion_analytics.errors.UnknownEngineError: unknown engine 'nonsense'; ...
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..errors import EmotionAnalyticsError
+from ..errors import UnknownEngineError
 from .base import Engine, WindowEngine
 
 __all__ = ["Engine", "WindowEngine", "UnknownEngineError", "get_engine", "ENGINE_HELP"]
@@ -31,10 +31,6 @@ ENGINE_HELP = (
     "'local' (the embedded model, default), 'transformers:<model id or path>', an "
     "EmotionClient, or any object with an analyze(audio, sample_rate) method"
 )
-
-
-class UnknownEngineError(EmotionAnalyticsError, ValueError):
-    """An engine name or object that is not one of the choices."""
 
 
 def get_engine(spec: Any = "local") -> Any:

@@ -1,0 +1,333 @@
+"""Heads on pooled Whisper-encoder features: fitting, storage, prediction and evaluation.
+
+The ``encoder`` engine reads a window as the pooled frames of a Whisper encoder
+(`emotion_analytics.model.encoder_features`) and answers with small linear heads fitted by the
+project's own ``train --features encoder``:
+
+* **emotion**: features standardised over the training clips, then a multinomial logistic
+  regression (L2, ``C = 0.1``) over the corpus's classes;
+* **arousal** and **valence**: binary logistic regressions on the same standardised features,
+  with the targets of issue 13 (arousal: anger, fear, happiness high; boredom, neutral,
+  sadness low; disgust left out. Valence: happiness positive; anger, boredom, disgust, fear,
+  sadness negative; neutral left out). A corpus without these classes gets no dimension heads.
+
+The heads are a few hundred kilobytes of numpy arrays (:data:`DEFAULT_HEADS`, shipped in the
+package); only the encoder itself comes from the ``encoder`` extra. Prediction is numpy only.
+
+Evaluation (:func:`evaluate`) fits the heads on some speakers (or corpora) and scores the others,
+writing the same JSON lines as the embedded model's ``train --eval``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EmotionAnalyticsError
+
+__all__ = [
+    "AROUSAL",
+    "VALENCE",
+    "DEFAULT_HEADS",
+    "DEFAULT_C",
+    "EncoderHeads",
+    "dimension_targets",
+    "fit_heads",
+    "evaluate",
+]
+
+#: The heads shipped in the package (fitted on EmoDB by ``train --features encoder``).
+DEFAULT_HEADS = Path(__file__).with_name("encoder_heads.npz")
+#: Inverse L2 strength of the logistic regressions (chosen by LOSO, see the model card).
+DEFAULT_C = 0.1
+#: Binary arousal targets by class name: 1 high, 0 low (classes not named are left out).
+AROUSAL = {"anger": 1, "fear": 1, "happiness": 1, "boredom": 0, "neutral": 0, "sadness": 0}
+#: Binary valence targets by class name: 1 positive, 0 negative.
+VALENCE = {"happiness": 1, "anger": 0, "boredom": 0, "disgust": 0, "fear": 0, "sadness": 0}
+_DIMS = {"arousal": AROUSAL, "valence": VALENCE}
+
+
+def dimension_targets(labels: Sequence[str], y: np.ndarray) -> dict[str, np.ndarray]:
+    """Binary targets per dimension (``-1`` where a clip's class has none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = dimension_targets(("anger", "disgust", "sadness"), np.array([0, 1, 2]))
+    >>> t["arousal"].tolist(), t["valence"].tolist()
+    ([1, -1, 0], [0, 0, 0])
+    """
+    out = {}
+    for dim, table in _DIMS.items():
+        lut = np.array([table.get(c, -1) for c in labels])
+        out[dim] = lut[np.asarray(y)]
+    return out
+
+
+def _standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    return mean, np.where(scale > 1e-8, scale, 1.0)
+
+
+def _fit_lr(Z: np.ndarray, y: np.ndarray, C: float, balanced: bool) -> tuple[np.ndarray, ...]:
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(
+        C=C, max_iter=3000, class_weight="balanced" if balanced else None
+    ).fit(Z, y)
+    W, b = lr.coef_.T, lr.intercept_
+    if W.shape[1] == 1:  # binary: two columns, [0, logit]
+        W = np.concatenate([np.zeros_like(W), W], axis=1)
+        b = np.concatenate([[0.0], b])
+    return W.astype(np.float32), b.astype(np.float32)
+
+
+def fit_heads(
+    X: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[str],
+    *,
+    C: float = DEFAULT_C,
+    balanced: bool = False,
+    dims: bool = True,
+    meta: dict | None = None,
+) -> EncoderHeads:
+    """Fit the emotion head (and the dimension heads the labels allow).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        ``(n, d)`` pooled encoder features.
+    y : numpy.ndarray of int
+        Class index per row, into ``labels``.
+    labels : sequence of str
+        Class names.
+    C : float
+        Inverse L2 strength.
+    balanced : bool
+        Weigh classes inversely to their frequency in the emotion head (the dimension heads
+        are always balanced).
+    dims : bool
+        Fit the arousal/valence heads when at least two clips of each side exist.
+    meta : dict, optional
+        Stored with the heads (encoder settings, model name, corpus).
+
+    Returns
+    -------
+    EncoderHeads
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> h = fit_heads(X, y, ("neutral", "anger"))
+    >>> p, d = h.predict(X)
+    >>> p.shape, sorted(d), float((p.argmax(1) == y).mean()) > 0.9
+    ((60, 2), ['arousal'], True)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    mean, scale = _standardiser(X)
+    Z = (X - mean) / scale
+    arrays = {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32)}
+    arrays["emotion_W"], arrays["emotion_b"] = _fit_lr(Z, y, C, balanced)
+    if dims:
+        for dim, t in dimension_targets(labels, y).items():
+            keep = t >= 0
+            if min((t[keep] == 0).sum(), (t[keep] == 1).sum()) >= 2:
+                arrays[f"{dim}_W"], arrays[f"{dim}_b"] = _fit_lr(Z[keep], t[keep], C, True)
+    arrays["labels"] = np.array(list(labels))
+    arrays["meta"] = np.array(json.dumps(dict(meta or {}, C=C, balanced=balanced)))
+    return EncoderHeads(arrays)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class EncoderHeads:
+    """Linear heads on pooled encoder features (see the module docstring).
+
+    Parameters
+    ----------
+    arrays : dict
+        ``mean``, ``scale``, ``emotion_W``, ``emotion_b``, ``labels``, ``meta`` and optionally
+        ``arousal_W/_b``, ``valence_W/_b``.
+
+    Examples
+    --------
+    >>> h = EncoderHeads.load()  # the shipped heads
+    >>> h.labels[:2], h.dims
+    (('anger', 'boredom'), ('arousal', 'valence'))
+    """
+
+    def __init__(self, arrays: dict):
+        self.arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        self.labels = tuple(str(c) for c in self.arrays["labels"])
+        self.meta = json.loads(str(self.arrays.get("meta", "{}")))
+        self.dims = tuple(d for d in _DIMS if f"{d}_W" in self.arrays)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> EncoderHeads:
+        """Read heads written by :meth:`save` (default: the shipped :data:`DEFAULT_HEADS`)."""
+        path = Path(path) if path is not None else DEFAULT_HEADS
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise EmotionAnalyticsError(
+                f"cannot read encoder heads from {str(path)!r}: {exc}; write them with "
+                "'emotion-analytics train --features encoder --out PATH'"
+            ) from exc
+        if "emotion_W" not in arrays:
+            raise EmotionAnalyticsError(
+                f"{str(path)!r} holds no encoder heads (no 'emotion_W'); it may be weights of "
+                "the embedded model: use engine='local:PATH' for those"
+            )
+        return cls(arrays)
+
+    def save(self, path: str | Path) -> None:
+        """Write the heads as an ``.npz`` file."""
+        np.savez_compressed(path, **self.arrays)
+
+    def standardise(self, X: np.ndarray) -> np.ndarray:
+        """Features standardised with the training clips' statistics."""
+        a = self.arrays
+        return (np.asarray(X, np.float64) - a["mean"]) / a["scale"]
+
+    def predict(
+        self, X: np.ndarray, *, standardised: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Class probabilities ``(n, len(labels))`` and ``{dim: (n,)}`` in [0, 1].
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            ``(n, d)`` pooled features (already standardised when ``standardised``).
+        """
+        a = self.arrays
+        Z = np.asarray(X, np.float64) if standardised else self.standardise(X)
+        proba = _softmax(Z @ a["emotion_W"] + a["emotion_b"])
+        dims = {d: _softmax(Z @ a[f"{d}_W"] + a[f"{d}_b"])[:, 1] for d in self.dims}
+        return proba, dims
+
+
+def derived_dimensions(proba: np.ndarray, labels: Sequence[str]) -> dict[str, np.ndarray]:
+    """Arousal and valence as the probability mass of the high / positive classes.
+
+    Classes left out of a dimension's targets count half (e.g. disgust for arousal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = derived_dimensions(np.array([[0.5, 0.5]]), ("anger", "sadness"))
+    >>> float(d["arousal"][0]), float(d["valence"][0])
+    (0.5, 0.0)
+    """
+    out = {}
+    for dim, table in _DIMS.items():
+        w = np.array([float(table.get(c, 0.5)) for c in labels])
+        out[dim] = np.asarray(proba) @ w
+    return out
+
+
+def _binary_ua(t: np.ndarray, p: np.ndarray) -> float:
+    keep = t >= 0
+    t, yp = t[keep], (p[keep] >= 0.5).astype(int)
+    return float(np.mean([np.mean(yp[t == k] == k) for k in (0, 1) if np.any(t == k)]))
+
+
+def evaluate(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    labels: Sequence[str],
+    *,
+    classes: Sequence[str] | None = None,
+    C: float = DEFAULT_C,
+    balanced: bool = False,
+    normalise: str = "train",
+    eval_name: str = "loso",
+    log: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Fit on all groups but one, score the held-out group, for every group.
+
+    Parameters
+    ----------
+    X, y : numpy.ndarray
+        Pooled features and class indices into ``labels``.
+    groups : numpy.ndarray
+        Speaker (LOSO) or corpus (LOCO) per row.
+    labels : sequence of str
+        Class names of ``y``.
+    classes : sequence of str, optional
+        Train and test on these classes only (e.g. the 4-class subset); default all.
+    C, balanced : see :func:`fit_heads`.
+    normalise : {"train", "collection"}
+        ``"train"``: test features standardised with the training clips' statistics (what the
+        engine does). ``"collection"``: every group standardised over its own clips (the
+        training groups together, the held-out group alone), i.e. normalisation over the
+        collection of recordings being analysed.
+    eval_name : str
+        Written as ``"eval"`` in the lines.
+    log : callable, optional
+
+    Returns
+    -------
+    list of dict
+        One JSON-able line per task: ``{"task": "emotion", ...}`` with the keys of
+        `emotion_analytics.model.scores.scores`, then ``arousal`` and ``valence`` lines
+        (``{"task", "mode", "ua", "ua_derived", "n"}``: trained head, and the same from the
+        class probabilities).
+    """
+    from .scores import scores
+
+    labels = tuple(labels)
+    classes = tuple(classes or labels)
+    remap = np.full(len(labels), -1)
+    for i, c in enumerate(classes):
+        remap[labels.index(c)] = i
+    keep = remap[y] >= 0
+    X, yy, groups = np.asarray(X, np.float64)[keep], remap[y[keep]], np.asarray(groups)[keep]
+    n, k = len(yy), len(classes)
+    proba = np.zeros((n, k))
+    dims = {d: np.full(n, np.nan) for d in _DIMS}
+    for g in np.unique(groups):
+        te = groups == g
+        tr = ~te
+        if normalise == "collection":
+            m_tr, s_tr = _standardiser(X[tr])
+            heads = fit_heads((X[tr] - m_tr) / s_tr, yy[tr], classes, C=C, balanced=balanced)
+            m_te, s_te = _standardiser(X[te])
+            p, d = heads.predict((X[te] - m_te) / s_te)
+        elif normalise == "train":
+            heads = fit_heads(X[tr], yy[tr], classes, C=C, balanced=balanced)
+            p, d = heads.predict(X[te])
+        else:
+            raise ValueError(f"normalise must be 'train' or 'collection', got {normalise!r}")
+        proba[te] = p
+        for dim, v in d.items():
+            dims[dim][te] = v
+        if log is not None:
+            ua = float(np.mean(p.argmax(1) == yy[te]))
+            log(f"{eval_name} held out {g}: accuracy {ua:.3f} ({te.sum()} clips)")
+    common = {"eval": eval_name, "features": "encoder", "normalise": normalise, "C": C}
+    lines = [dict(task="emotion", **scores(yy, proba.argmax(1), proba, k, classes, "clip",
+                                           extra=common))]
+    derived = derived_dimensions(proba, classes)
+    for dim, t in dimension_targets(classes, yy).items():
+        if min((t == 0).sum(), (t == 1).sum()) == 0:
+            continue
+        line = dict(task=dim, classes=k, mode="clip", n=int((t >= 0).sum()))
+        if not np.isnan(dims[dim]).all():
+            line["ua"] = round(_binary_ua(t, dims[dim]), 4)
+        line["ua_derived"] = round(_binary_ua(t, derived[dim]), 4)
+        lines.append(dict(line, **common))
+    return lines
