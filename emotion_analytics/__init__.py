@@ -8,19 +8,29 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from importlib import import_module as _import_module
+from typing import Any as _Any
 
 from . import accessor as _accessor  # noqa: F401  (registers df.emotion)
 from .errors import (
     APIError,
+    AppInputError,
     BadAudioError,
     BadResponseError,
+    ConfigError,
+    DuplicateJobError,
     EmotionAnalyticsError,
+    Fault,
+    FetchError,
+    JobFailure,
+    JobTimeoutError,
     MissingDependencyError,
     NotAResultError,
+    UnknownEngineError,
+    UnsafeURLError,
+    UsageError,
 )
-from .responses import read_responses, to_frame, to_response
+from .responses import to_frame, to_response
 from .schema import COLUMNS
 
 __version__ = "0.1.0"
@@ -28,38 +38,51 @@ __version__ = "0.1.0"
 # Heavier parts load on first use, so `import emotion_analytics` stays fast.
 _LAZY = {
     "recognise": "emotion_analytics.recognition",
+    "analyze_files": "emotion_analytics.batch",
     "EmotionClient": "emotion_analytics.client",
     "get_engine": "emotion_analytics.engines",
+    "read_responses": "emotion_analytics.io",
+    "write_responses": "emotion_analytics.io",
     "read_rttm": "emotion_analytics.io",
     "write_rttm": "emotion_analytics.io",
     "read_textgrid": "emotion_analytics.io",
     "write_textgrid": "emotion_analytics.io",
     "read_table": "emotion_analytics.io",
     "write_table": "emotion_analytics.io",
-    "write_responses": "emotion_analytics.io",
     "emotion_colors": "emotion_analytics.plotting",
 }
 
 __all__ = [
     "COLUMNS",
-    "APIError",
-    "BadAudioError",
-    "BadResponseError",
-    "EmotionAnalyticsError",
-    "MissingDependencyError",
-    "NotAResultError",
-    "read_responses",
     "to_frame",
     "to_response",
+    # the error tree (see emotion_analytics.errors)
+    "EmotionAnalyticsError",
+    "BadResponseError",
+    "NotAResultError",
+    "BadAudioError",
+    "APIError",
+    "Fault",
+    "JobFailure",
+    "MissingDependencyError",
+    "UsageError",
+    "UnknownEngineError",
+    "JobTimeoutError",
+    "AppInputError",
+    "ConfigError",
+    "UnsafeURLError",
+    "FetchError",
+    "DuplicateJobError",
     *_LAZY,
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+        return getattr(_import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'emotion_analytics' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public surface only: no sub-module or helper names."""
+    return sorted([*__all__, "__version__"])

@@ -7,6 +7,9 @@
 
 `WebhookReceiver` receives async answers on a local port, for notebooks.
 
+The paths, bodies, fault bodies and webhook signatures come from `emotion_analytics.protocol`,
+which the server uses too; this module never imports the server.
+
 >>> client = EmotionClient("http://127.0.0.1:8000", api_key="k")
 >>> client
 EmotionClient(base_url='http://127.0.0.1:8000', api_key='***')
@@ -33,7 +36,15 @@ from typing import Any, Union
 import numpy as np
 import requests
 
-from .errors import APIError, BadAudioError, BadResponseError, EmotionAnalyticsError
+from . import protocol
+from .errors import (
+    APIError,
+    BadAudioError,
+    BadResponseError,
+    EmotionAnalyticsError,
+    JobTimeoutError,
+    UsageError,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -43,54 +54,16 @@ __all__ = [
     "UsageError",
 ]
 
-#: The hosted service.
-DEFAULT_BASE_URL = "https://proxy.api.deepaffects.com"
-_PREFIX = "/audio/generic/api"
+#: The hosted service (`emotion_analytics.protocol.HOSTED_URL`).
+DEFAULT_BASE_URL = protocol.HOSTED_URL
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAX_WEBHOOK_BODY = 64 * 1024 * 1024
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview]  # noqa: UP007 (py3.10 alias)
 
 
-class JobTimeoutError(EmotionAnalyticsError, TimeoutError):
-    """An async job did not finish within the time `EmotionClient.wait` was given."""
-
-
-class UsageError(EmotionAnalyticsError, ValueError):
-    """A client method was called with arguments it cannot use (the message says why)."""
-
-
-def _path(version: str, mode: str) -> str:
-    if version not in ("v1", "v2"):
-        raise UsageError(f"version must be 'v1' or 'v2', not {version!r}")
-    return f"{_PREFIX}/{version}/{mode}/recognise_emotion"
-
-
 def _is_url(source: Any) -> bool:
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
-
-
-def parse_fault(payload: Any) -> tuple[str | None, str | None]:
-    """``(fault string, error code)`` from an error body, either spelling.
-
-    >>> parse_fault({"fault": {"faultstring": "Invalid ApiKey",
-    ...                        "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}})
-    ('Invalid ApiKey', 'oauth.v2.InvalidApiKey')
-    >>> parse_fault({"fault": {"fault_string": "BAD REQUEST",
-    ...                        "detail": {"error_code": "com.deepaffects.BadRequest"}}})
-    ('BAD REQUEST', 'com.deepaffects.BadRequest')
-    >>> parse_fault("oops")
-    (None, None)
-    """
-    if not isinstance(payload, dict):
-        return None, None
-    fault = payload.get("fault", payload)
-    if not isinstance(fault, dict):
-        return (str(fault), None)
-    text = fault.get("faultstring", fault.get("fault_string", fault.get("message")))
-    detail = fault.get("detail") if isinstance(fault.get("detail"), dict) else {}
-    code = detail.get("errorcode", detail.get("error_code", fault.get("errorcode")))
-    return (None if text is None else str(text), None if code is None else str(code))
 
 
 class EmotionClient:
@@ -153,14 +126,13 @@ class EmotionClient:
     def labels(self) -> tuple[str, ...]:
         """The server's labels (from our ``/health``), else the hosted v2 vocabulary."""
         if self._labels is None:
-            from .labels import DEEPAFFECTS_V2
-
             try:
-                resp = self._session.get(self.base_url + "/health", timeout=self.timeout)
+                resp = self._session.get(self.base_url + protocol.HEALTH_PATH,
+                                         timeout=self.timeout)
                 labels = tuple(resp.json()["labels"]) if resp.status_code == 200 else ()
             except (requests.RequestException, ValueError, KeyError, TypeError):
                 labels = ()
-            self._labels = labels or DEEPAFFECTS_V2
+            self._labels = labels or protocol.DEEPAFFECTS_LABELS
         return self._labels
 
     def analyze(self, audio: np.ndarray, sample_rate: int, **options: Any) -> list[dict]:
@@ -236,13 +208,14 @@ class EmotionClient:
         >>> EmotionClient("http://127.0.0.1:8000").recognise("https://example.org/a.wav")
         Traceback (most recent call last):
         ...
-        emotion_analytics.client.UsageError: the sync API does not take URLs...
+        emotion_analytics.errors.UsageError: the sync API does not take URLs...
         """
         if _is_url(source):
             raise UsageError("the sync API does not take URLs: use submit(url, ...) and "
                              "wait(request_id), or download the file and pass its path")
         body, name = self._body(source, encoding, sample_rate, language_code)
-        resp = self._send("POST", _path(version, "sync"), body=body, what=name)
+        resp = self._send("POST", protocol.recognise_path(version, "sync"), body=body,
+                          what=name)
         answer = self._json(resp, name)
         if isinstance(answer, dict) and "segments" in answer:  # the pre-2020-08 v2 wrapper
             answer = answer["segments"]
@@ -281,11 +254,8 @@ class EmotionClient:
         emotion_analytics.errors.BadAudioError: <0 bytes>: no audio...
         """
         if _is_url(source):
-            body: dict[str, Any] = {"url": source, "languageCode": language_code}
-            if encoding:
-                body["encoding"] = encoding
-            if sample_rate:
-                body["sampleRate"] = sample_rate
+            body = protocol.audio_body(url=source, encoding=encoding, sample_rate=sample_rate,
+                                       language_code=language_code)
             name = str(source)
         else:
             body, name = self._body(source, encoding, sample_rate, language_code)
@@ -293,10 +263,10 @@ class EmotionClient:
         params = {"request_id": request_id}
         if webhook is not None:
             params["webhook"] = webhook
-        resp = self._send("POST", _path(version, "async"), body=body, params=params, what=name,
-                          duplicate_ok=True)
+        api = protocol.recognise_path(version, "async")
+        resp = self._send("POST", api, body=body, params=params, what=name, duplicate_ok=True)
         if resp.status_code == 409:  # our own retry got through before: it is queued
-            return {"request_id": request_id, "api": _path(version, "async")}
+            return {"request_id": request_id, "api": api}
         return self._json(resp, name)
 
     def status(self, request_id: str, *, version: str = "v2") -> dict:
@@ -307,8 +277,8 @@ class EmotionClient:
         >>> EmotionClient("http://127.0.0.1:8000").status
         <bound method EmotionClient.status of EmotionClient(...)>
         """
-        path = f"{_PREFIX}/{version}/async/status/{request_id}"
-        resp = self._send("GET", path, what=f"job {request_id}")
+        resp = self._send("GET", protocol.status_path(version, request_id),
+                          what=f"job {request_id}")
         return self._json(resp, f"job {request_id}")
 
     def wait(self, request_id: str, *, timeout: float = 600.0, poll: float = 0.5,
@@ -331,7 +301,7 @@ class EmotionClient:
             if state == "done":
                 return info.get("response")
             if state == "failed":
-                text, code = parse_fault(info)
+                text, code = protocol.read_fault(info)
                 raise APIError(f"job {request_id} failed: {text} ({code})",
                                status=None, fault_string=text, error_code=code)
             if time.monotonic() + delay > deadline:
@@ -349,7 +319,7 @@ class EmotionClient:
         >>> EmotionClient("http://127.0.0.1:8000").health
         <bound method EmotionClient.health of EmotionClient(...)>
         """
-        return self._json(self._send("GET", "/health", what="health"), "health")
+        return self._json(self._send("GET", protocol.HEALTH_PATH, what="health"), "health")
 
     def recognise_many(
         self,
@@ -441,12 +411,9 @@ class EmotionClient:
             if info is not None:
                 encoding = encoding or info.encoding
                 sample_rate = sample_rate or int(info.sample_rate)
-        body: dict[str, Any] = {"content": base64.b64encode(data).decode("ascii"),
-                                "languageCode": language_code}
-        if encoding:
-            body["encoding"] = encoding
-        if sample_rate:
-            body["sampleRate"] = int(sample_rate)
+        body = protocol.audio_body(content=base64.b64encode(data).decode("ascii"),
+                                   encoding=encoding, sample_rate=sample_rate,
+                                   language_code=language_code)
         return body, name
 
     def _delay(self, attempt: int, resp: requests.Response | None) -> float:
@@ -467,7 +434,7 @@ class EmotionClient:
         url = self.base_url + path
         params = dict(params or {})
         if self.api_key is not None:
-            params["apikey"] = self.api_key
+            params[protocol.API_KEY_PARAM] = self.api_key
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": "application/json"} if body is not None else {}
         for attempt in range(self.retries + 1):
@@ -493,7 +460,7 @@ class EmotionClient:
                 payload = resp.json()
             except ValueError:
                 payload = None
-            text, code = parse_fault(payload)
+            text, code = protocol.read_fault(payload)
             text = text or (resp.text[:200].strip() or resp.reason)
             raise APIError(f"{what}: HTTP {resp.status_code}: {text}"
                            + (f" ({code})" if code else ""),
@@ -569,12 +536,10 @@ class WebhookReceiver:
         return f"http://{host}:{port}/webhook"
 
     def _handle(self, body: bytes, headers: dict[str, str]) -> int:
-        from .server.webhooks import SIGNATURE_HEADER, verify
-
         if self.secret is not None:
             header = next((v for k, v in headers.items() if k.lower() ==
-                           SIGNATURE_HEADER.lower()), None)
-            if not verify(body, self.secret, header):
+                           protocol.SIGNATURE_HEADER.lower()), None)
+            if not protocol.verify(body, self.secret, header):
                 return 401
         try:
             payload = json.loads(body)

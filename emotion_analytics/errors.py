@@ -1,28 +1,36 @@
-"""The package's exceptions, one tree with a single root.
+"""The package's exceptions: one tree with a single root, all defined here.
+
+Every class is exported from `emotion_analytics` (``except ea.BadAudioError``), and the
+modules that raise one also re-export it where it was documented first (e.g.
+``emotion_analytics.engines.UnknownEngineError``, ``emotion_analytics.client.UsageError``).
 
 ::
 
-    EmotionAnalyticsError
-    ├── BadResponseError      a malformed API answer or table (also a ValueError)
-    │   └── NotAResultError   an async acknowledgement was given where a result was expected
-    ├── BadAudioError         audio that cannot be decoded or used (also a ValueError)
-    ├── APIError              an HTTP API answered with an error (status, fault string, code)
-    ├── MissingDependencyError  an optional extra is not installed (also an ImportError)
-    │
-    │   children that belong to one part live beside it:
-    ├── engines.UnknownEngineError      an ``engine=`` that names no engine (also a ValueError)
-    ├── client.UsageError               a client call that cannot work as given (ValueError)
-    ├── client.JobTimeoutError          an async job not done in time (also a TimeoutError)
-    ├── widgets.AppInputError           app settings that cannot work (also a ValueError)
-    ├── server.config.ConfigError       a server configuration that cannot work (ValueError)
-    ├── server.fetch.UnsafeURLError     a URL the server refuses to fetch (ValueError)
-    ├── server.fetch.FetchError         a URL that could not be fetched
-    └── server.jobs.DuplicateJobError   an async request_id that is already taken (ValueError)
+    EmotionAnalyticsError           root of every error raised on purpose
+    ├── BadResponseError            a malformed API answer or table (also a ValueError)
+    │   └── NotAResultError         an async acknowledgement given where a result was expected
+    ├── BadAudioError               audio that cannot be decoded or used (also a ValueError)
+    ├── APIError                    an emotion API answered with an error (status, fault, code)
+    │   ├── Fault                   the server answers this fault with an HTTP status
+    │   └── JobFailure              an async job of the server fails with this fault
+    ├── MissingDependencyError      an optional extra is not installed (also an ImportError)
+    ├── UsageError                  a call that cannot work as given (also a ValueError)
+    ├── UnknownEngineError          an ``engine=`` that names no engine (also a ValueError)
+    ├── JobTimeoutError             an async job not done in time (also a TimeoutError)
+    ├── AppInputError               widget app settings that cannot work (also a ValueError)
+    ├── ConfigError                 a server configuration that cannot work (also a ValueError)
+    ├── UnsafeURLError              a URL the server refuses to fetch or post to (ValueError)
+    ├── FetchError                  a URL that could not be fetched
+    └── DuplicateJobError           an async request_id that is already taken (ValueError)
 
 Warnings: ``audio.TruncatedAudioWarning`` (the readable start of a damaged file was used) and
 ``analysis.UntimedRowsWarning`` (rows without an ``end`` carry no time).
 
 Every message says what was wrong, where (which file, which record) and what to do.
+
+>>> import emotion_analytics as ea
+>>> issubclass(ea.Fault, ea.APIError), issubclass(ea.UnknownEngineError, ValueError)
+(True, True)
 """
 
 from __future__ import annotations
@@ -37,6 +45,16 @@ __all__ = [
     "BadAudioError",
     "APIError",
     "MissingDependencyError",
+    "UsageError",
+    "UnknownEngineError",
+    "JobTimeoutError",
+    "AppInputError",
+    "ConfigError",
+    "UnsafeURLError",
+    "FetchError",
+    "DuplicateJobError",
+    "Fault",
+    "JobFailure",
     "require",
 ]
 
@@ -103,8 +121,68 @@ class APIError(EmotionAnalyticsError):
         super().__init__(message)
 
 
+class Fault(APIError):
+    """An error the self-hosted server answers as fault JSON with an HTTP ``status``.
+
+    >>> Fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey").error_code
+    'oauth.v2.InvalidApiKey'
+    """
+
+    def __init__(self, status: int, fault_string: str, error_code: str):
+        super().__init__(fault_string, status=status, fault_string=fault_string,
+                         error_code=error_code)
+
+
+class JobFailure(APIError):
+    """Raised while the server processes an async job: the job fails with this fault (no retry).
+
+    >>> JobFailure("cannot fetch", "emotion_analytics.FetchFailed").fault
+    {'faultstring': 'cannot fetch', 'errorcode': 'emotion_analytics.FetchFailed'}
+    """
+
+    def __init__(self, fault_string: str, error_code: str):
+        super().__init__(fault_string, fault_string=fault_string, error_code=error_code)
+
+    @property
+    def fault(self) -> dict[str, str | None]:
+        """The fault as the job store keeps it: ``{"faultstring", "errorcode"}``."""
+        return {"faultstring": self.fault_string, "errorcode": self.error_code}
+
+
 class MissingDependencyError(EmotionAnalyticsError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class UsageError(EmotionAnalyticsError, ValueError):
+    """A function or method was called with arguments it cannot use (the message says why)."""
+
+
+class UnknownEngineError(EmotionAnalyticsError, ValueError):
+    """An engine name or object that is not one of the choices."""
+
+
+class JobTimeoutError(EmotionAnalyticsError, TimeoutError):
+    """An async job did not finish (or its webhook did not arrive) within the time given."""
+
+
+class AppInputError(EmotionAnalyticsError, ValueError):
+    """The widget app's settings cannot work (e.g. a remote engine without a base URL or key)."""
+
+
+class ConfigError(EmotionAnalyticsError, ValueError):
+    """The server cannot start with these settings (the message says which and why)."""
+
+
+class UnsafeURLError(EmotionAnalyticsError, ValueError):
+    """A URL the server refuses to contact (scheme, or a private/loopback target)."""
+
+
+class FetchError(EmotionAnalyticsError):
+    """Audio could not be fetched from a URL (unreachable, error status, too big, too slow)."""
+
+
+class DuplicateJobError(EmotionAnalyticsError, ValueError):
+    """An async job with this ``request_id`` already exists."""
 
 
 def require(module: str, extra: str) -> ModuleType:

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .model.classifier import LABELS as EMBEDDED
+from .protocol import DEEPAFFECTS_LABELS
 
 __all__ = ["DEEPAFFECTS_V2", "EMBEDDED", "named_mapping", "resolve_mapping", "relabel_table"]
 
-#: The hosted API's documented v2 vocabulary.
-DEEPAFFECTS_V2: tuple[str, ...] = ("anger", "excited", "frustration", "happy", "sad", "neutral")
+#: The hosted API's documented v2 vocabulary (`emotion_analytics.protocol.DEEPAFFECTS_LABELS`).
+DEEPAFFECTS_V2: tuple[str, ...] = DEEPAFFECTS_LABELS
 
 #: The embedded model's vocabulary (the seven EmoDB emotions): ``EMBEDDED``, as the model
 #: defines it (`emotion_analytics.model.LABELS`).

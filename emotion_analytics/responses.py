@@ -16,12 +16,13 @@ Every answer shape of the DeepAffects emotion API family is read by `to_frame`:
 * JSON text or bytes, a path to a ``.json`` file, and lists or dicts of many answers keyed by
   file.
 
-`to_response` goes back from a table to the v2 JSON shape.
+`to_response` goes back from a table to the v2 JSON shape. Folders of saved answers are read
+and written by `emotion_analytics.io.answers` (`read_responses`, `write_responses`); the
+fault body is read with `emotion_analytics.protocol.read_fault`.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import APIError, BadResponseError, NotAResultError
+from .protocol import read_fault
 from .schema import (
     DIMENSIONS,
     PROB_PREFIX,
@@ -42,7 +44,7 @@ from .schema import (
     prob_columns,
 )
 
-__all__ = ["to_frame", "read_responses", "to_response", "LabelMapping"]
+__all__ = ["to_frame", "to_response", "LabelMapping"]
 
 LabelMapping = Mapping[str, str] | Callable[[str], str] | str | None
 
@@ -133,42 +135,6 @@ def to_frame(
     return df.sort_values(["file", "start", "end"], kind="stable").reset_index(drop=True)
 
 
-def read_responses(
-    paths_or_glob: str | os.PathLike | Iterable[str | os.PathLike],
-    *,
-    labels: LabelMapping = None,
-) -> pd.DataFrame:
-    """Read many saved answers (``.json`` files) into one table.
-
-    Parameters
-    ----------
-    paths_or_glob
-        A glob pattern (``"answers/*.json"``), a folder (all ``*.json`` inside), one path, or an
-        iterable of paths. Each file's stem becomes its ``file`` value.
-    labels
-        Optional explicit label mapping, as in `to_frame`.
-
-    Examples
-    --------
-    >>> import json, pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.json").write_text(json.dumps([{"emotion": "sad", "start": 0, "end": 2}]))
-    >>> _ = (folder / "b.json").write_text(json.dumps({"request_id": "r1", "response":
-    ...        [{"emotion": "happy", "start": 0, "end": 1}]}))
-    >>> read_responses(folder)[["file", "emotion", "request_id"]]
-      file emotion request_id
-    0    a     sad        NaN
-    1    b   happy         r1
-    """
-    paths = _expand_paths(paths_or_glob)
-    frames = []
-    for path in paths:
-        frames.append(to_frame(Path(path), labels=labels))
-    if not frames:
-        raise BadResponseError(f"no answer files found for {paths_or_glob!r}")
-    return normalise(pd.concat(frames, ignore_index=True))
-
-
 def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[str, list[dict]]:
     """Turn a segment table back into the v2 JSON answer shape.
 
@@ -239,21 +205,6 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
 
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _expand_paths(spec: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    if isinstance(spec, (str, os.PathLike)):
-        text = os.fspath(spec)
-        if os.path.isdir(text):
-            return sorted(Path(text).glob("*.json"))
-        if glob.has_magic(text):
-            return [Path(p) for p in sorted(glob.glob(text))]
-        if not os.path.exists(text):
-            raise BadResponseError(
-                "file not found; give a path, a folder or a glob pattern", source=text
-            )
-        return [Path(text)]
-    return [Path(p) for p in spec]
 
 
 def _load_json(answer: Any) -> tuple[Any, str | None, str | None]:
@@ -386,14 +337,7 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _fault_error(obj: Mapping, source: str | None) -> APIError:
-    fault = obj.get("fault") or {}
-    detail = fault.get("detail") or {} if isinstance(fault, Mapping) else {}
-    text = (
-        fault.get("faultstring", fault.get("fault_string")) if isinstance(fault, Mapping) else None
-    )
-    code = (
-        detail.get("errorcode", detail.get("error_code")) if isinstance(detail, Mapping) else None
-    )
+    text, code = read_fault(obj)
     where = f"{source}: " if source else ""
     return APIError(
         f"{where}the answer is an API error, not a result: {text} ({code})",

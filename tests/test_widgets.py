@@ -152,7 +152,7 @@ def test_timeline_png_is_an_image(table):
 
 
 def test_errors_html_escapes_file_names():
-    box = w.errors_html([w.FileError("<script>.wav", "bad & broken")])
+    box = w.errors_html([w.FileFailure("<script>.wav", "bad & broken")])
     assert "<script>" not in box and "&lt;script&gt;.wav" in box and "bad &amp; broken" in box
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..protocol import DEEPAFFECTS_LABELS
 from .classifier import LABELS, WEIGHTS_PATH, EmotionModel, load_params
 
 __all__ = [
@@ -49,8 +50,8 @@ __all__ = [
     "to_deepaffects",
 ]
 
-#: The hosted DeepAffects label vocabulary.
-DEEPAFFECTS_LABELS = ("anger", "excited", "frustration", "happy", "sad", "neutral")
+#: The hosted DeepAffects label vocabulary is :data:`DEEPAFFECTS_LABELS`, re-exported from
+#: `emotion_analytics.protocol` (the wire contract).
 
 #: Model label -> DeepAffects label (every model label has an entry; see the module docstring).
 TO_DEEPAFFECTS: dict[str, str] = {

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EmotionAnalyticsError
+from ..errors import ConfigError
 
 __all__ = [
     "API_KEYS_ENV",
@@ -33,10 +33,6 @@ __all__ = [
 API_KEYS_ENV = "EMOTION_ANALYTICS_API_KEYS"
 #: Environment variable holding the secret that signs webhook posts.
 WEBHOOK_SECRET_ENV = "EMOTION_ANALYTICS_WEBHOOK_SECRET"
-
-
-class ConfigError(EmotionAnalyticsError, ValueError):
-    """The server cannot start with these settings (the message says which and why)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ class ServerConfig:
         >>> ServerConfig(host="0.0.0.0").check()
         Traceback (most recent call last):
         ...
-        emotion_analytics.server.config.ConfigError: refusing to listen on '0.0.0.0' ...
+        emotion_analytics.errors.ConfigError: refusing to listen on '0.0.0.0' ...
         """
         if not self.api_keys and not self.loopback_only:
             raise ConfigError(

@@ -13,7 +13,7 @@ Redirects are followed by hand, each hop checked.
 >>> check_url("http://127.0.0.1/admin", policy)
 Traceback (most recent call last):
 ...
-emotion_analytics.server.fetch.UnsafeURLError: url 'http://127.0.0.1/admin' points at ...
+emotion_analytics.errors.UnsafeURLError: url 'http://127.0.0.1/admin' points at ...
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ..errors import EmotionAnalyticsError
+from ..errors import FetchError, UnsafeURLError
 
 __all__ = [
     "URLPolicy",
@@ -41,14 +41,6 @@ __all__ = [
 ]
 
 _MAX_REDIRECTS = 5
-
-
-class UnsafeURLError(EmotionAnalyticsError, ValueError):
-    """A URL the server refuses to contact (scheme, or a private/loopback target)."""
-
-
-class FetchError(EmotionAnalyticsError):
-    """Audio could not be fetched from a URL (unreachable, error status, too big, too slow)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +85,7 @@ def check_url(url: str, policy: URLPolicy, *, what: str = "url") -> None:
     >>> check_url("ftp://example.org/a.wav", URLPolicy(), what="url")
     Traceback (most recent call last):
     ...
-    emotion_analytics.server.fetch.UnsafeURLError: url 'ftp://example.org/a.wav' ...
+    emotion_analytics.errors.UnsafeURLError: url 'ftp://example.org/a.wav' ...
     """
     try:
         parts = urlsplit(url)
@@ -182,7 +174,7 @@ def fetch(
     >>> fetch("http://169.254.169.254/latest/meta-data", URLPolicy(), max_bytes=10, timeout=1)
     Traceback (most recent call last):
     ...
-    emotion_analytics.server.fetch.UnsafeURLError: url 'http://169.254.169.254/...' points at ...
+    emotion_analytics.errors.UnsafeURLError: url 'http://169.254.169.254/...' points at ...
     """
     session = session or guarded_session(policy)
     deadline = time.monotonic() + timeout

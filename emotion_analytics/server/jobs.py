@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EmotionAnalyticsError
+from ..errors import ConfigError, DuplicateJobError
 
 __all__ = ["Job", "JobStore", "DuplicateJobError", "new_job", "key_fingerprint", "MAX_RUNS"]
 
@@ -61,10 +61,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created);
 CREATE INDEX IF NOT EXISTS jobs_by_delivery ON jobs (delivery, next_attempt);
 """
-
-
-class DuplicateJobError(EmotionAnalyticsError, ValueError):
-    """A job with this ``request_id`` already exists."""
 
 
 @dataclass
@@ -148,7 +144,7 @@ class JobStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise EmotionAnalyticsError(
+            raise ConfigError(
                 f"cannot open the jobs database {self.path!r}: {exc}. Pass another --jobs-db "
                 "path, or move this file away if it is not a jobs database."
             ) from exc

@@ -18,19 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import JobFailure
 from .jobs import Job, JobStore
 
 __all__ = ["JobFailure", "JobRunner"]
 
 log = logging.getLogger("emotion_analytics.server.jobs")
-
-
-class JobFailure(Exception):
-    """Raised by a job's processing function: the job fails with this fault (no retry)."""
-
-    def __init__(self, faultstring: str, errorcode: str):
-        super().__init__(faultstring)
-        self.fault = {"faultstring": faultstring, "errorcode": errorcode}
 
 
 class JobRunner:

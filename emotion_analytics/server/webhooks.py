@@ -7,7 +7,9 @@ restart. Delivery is *at least once*: a server killed between the receiver's 200
 recording it posts that answer again after the restart (receivers dedupe on ``request_id``).
 
 Each post carries ``X-Emotion-Request-Id`` and, when the server has a secret,
-``X-Emotion-Signature: sha256=<hex HMAC-SHA256 of the raw body>``.
+``X-Emotion-Signature: sha256=<hex HMAC-SHA256 of the raw body>``. The payload, the headers and
+the signature are part of the wire contract (`emotion_analytics.protocol`), whose `sign` and
+`verify` this module re-exports.
 
 >>> sig = sign(b'{"request_id": "r1"}', "s3cret")
 >>> sig.startswith("sha256="), verify(b'{"request_id": "r1"}', "s3cret", sig)
@@ -18,8 +20,6 @@ False
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -29,6 +29,14 @@ from typing import Any
 
 import requests
 
+from ..protocol import (
+    REQUEST_ID_HEADER,
+    SIGNATURE_HEADER,
+    fault_body,
+    sign,
+    verify,
+    webhook_payload,
+)
 from .fetch import UnsafeURLError, URLPolicy, check_url, guarded_session
 from .jobs import Job, JobStore
 
@@ -41,30 +49,7 @@ __all__ = [
     "WebhookDeliverer",
 ]
 
-#: Header carrying ``sha256=<hex>``, the HMAC-SHA256 of the raw body with the server's secret.
-SIGNATURE_HEADER = "X-Emotion-Signature"
-#: Header repeating the job's ``request_id``.
-REQUEST_ID_HEADER = "X-Emotion-Request-Id"
-
 log = logging.getLogger("emotion_analytics.server.webhooks")
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The signature header value for ``body``: ``"sha256=" + hex HMAC-SHA256``.
-
-    >>> sign(b"{}", "k")
-    'sha256=...'
-    """
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def verify(body: bytes, secret: str, header: str | None) -> bool:
-    """Whether ``header`` is the right signature of ``body`` (constant-time comparison).
-
-    >>> verify(b"{}", "k", None)
-    False
-    """
-    return bool(header) and hmac.compare_digest(sign(body, secret), header.strip())
 
 
 def webhook_body(job: Job) -> bytes:
@@ -74,12 +59,10 @@ def webhook_body(job: Job) -> bytes:
     >>> webhook_body(Job("r1", "/api", "v2", result=[]))
     b'{"request_id": "r1", "response": []}'
     """
+    response: Any = job.result
     if job.error is not None:
-        response: Any = {"fault": {"faultstring": job.error.get("faultstring"),
-                                   "detail": {"errorcode": job.error.get("errorcode")}}}
-    else:
-        response = job.result
-    return json.dumps({"request_id": job.request_id, "response": response}).encode("utf-8")
+        response = fault_body(job.error.get("faultstring"), job.error.get("errorcode"))
+    return json.dumps(webhook_payload(job.request_id, response)).encode("utf-8")
 
 
 class WebhookDeliverer:

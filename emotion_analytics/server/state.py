@@ -1,0 +1,243 @@
+"""What a running server holds and does: settings, engine, job store, workers, deliverer.
+
+`ServerState` checks API keys, analyses sync requests, queues async jobs and answers their
+status; every refusal is a `~emotion_analytics.errors.Fault` (answered as fault JSON by
+`emotion_analytics.server.handlers`). FastAPI is not imported here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import math
+import re
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadAudioError, DuplicateJobError, Fault, FetchError, JobFailure, UnsafeURLError
+from ..protocol import fault_body, recognise_path
+from .config import ServerConfig
+from .fetch import URLPolicy, check_url, fetch
+from .jobs import Job, JobStore, key_fingerprint, new_job
+from .models import AudioBody
+from .runner import JobRunner
+from .webhooks import WebhookDeliverer
+
+__all__ = ["ServerState", "decode_content"]
+
+log = logging.getLogger("emotion_analytics.server")
+
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+
+
+def decode_content(content: str) -> bytes:
+    """Decode base64 audio (standard or URL-safe alphabet, line breaks and a data: prefix allowed).
+
+    >>> decode_content("UklGRg==")
+    b'RIFF'
+    >>> decode_content("not base64!")
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.errors.Fault: content is not valid base64 ...
+    """
+    text = content.strip()
+    if text.startswith("data:") and "," in text[:200]:
+        text = text.split(",", 1)[1]
+    text = "".join(text.split())
+    try:
+        if "-" in text or "_" in text:
+            data = base64.urlsafe_b64decode(text.encode("ascii"))
+        else:
+            data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Fault(400, f"content is not valid base64 ({exc}); send the audio file's bytes "
+                         "encoded with base64", "emotion_analytics.BadContent") from exc
+    if not data:
+        raise Fault(400, "content is empty: send the audio file's bytes, base64-encoded",
+                    "emotion_analytics.EmptyAudio")
+    return data
+
+
+class ServerState:
+    """Everything a running server holds: settings, engine, job store, workers, deliverer."""
+
+    def __init__(self, config: ServerConfig, engine: Any):
+        self.config = config
+        self.engine = engine
+        self.engine_name = str(getattr(engine, "name", engine))
+        self.engine_labels = [str(x) for x in getattr(engine, "labels", ()) or ()]
+        self.url_policy = URLPolicy(allow_private=config.allow_private_urls)
+        self.webhook_policy = URLPolicy(allow_private=config.allow_private_urls,
+                                        allow_loopback=config.loopback_only)
+        self._keys = [k.encode("utf-8") for k in config.api_keys]
+        self._sync_slots = threading.BoundedSemaphore(config.workers)
+        self.store: JobStore | None = None
+        self.runner: JobRunner | None = None
+        self.deliverer: WebhookDeliverer | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    # lifecycle
+    def start(self) -> None:
+        path = self.config.jobs_db
+        if path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="emotion-jobs-")
+            path = Path(self._tmp.name) / "jobs.sqlite3"
+            log.warning("no --jobs-db given: async jobs are kept in a temporary file and lost "
+                        "when the server stops", extra={"jobs_db": str(path)})
+        self.store = JobStore(path)
+        requeued = self.store.requeue_running()
+        self.deliverer = WebhookDeliverer(
+            self.store, policy=self.webhook_policy, secret=self.config.webhook_secret,
+            retries=self.config.webhook_retries, retry_delay=self.config.webhook_retry_delay,
+            timeout=self.config.webhook_timeout)
+        self.runner = JobRunner(self.store, self.process_job, workers=self.config.workers,
+                                on_finished=self.deliverer.wake)
+        self.runner.start()
+        self.deliverer.start()
+        log.info("server started", extra={
+            "jobs_db": str(path), "engine": self.engine_name, "requeued": requeued,
+            "counts": self.store.counts(), "auth": bool(self._keys)})
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop(grace=self.config.shutdown_grace)
+        if self.deliverer is not None:
+            self.deliverer.stop(timeout=self.config.webhook_timeout)
+        if self.store is not None:
+            log.info("server stopped", extra={"counts": self.store.counts()})
+            self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # auth
+    def check_key(self, apikey: str | None) -> None:
+        if not self._keys:
+            return
+        if not apikey:
+            raise Fault(401, "Missing ApiKey: add ?apikey=<KEY> to the URL",
+                        "oauth.v2.InvalidApiKey")
+        given = apikey.encode("utf-8")
+        ok = False
+        for key in self._keys:  # compare with every key: the time does not say which matched
+            ok |= hmac.compare_digest(key, given)
+        if not ok:
+            raise Fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey")
+
+    # the work
+    def analyse(self, data: Any, version: str) -> list[dict]:
+        from .. import recognition
+
+        answer = recognition.answer_v2 if version == "v2" else recognition.answer_v1
+        # a cut-off upload is an error here, not a silently shorter answer
+        return answer(data, engine=self.engine, truncated="error", labels=self.config.labels)
+
+    def probe_duration(self, data: bytes) -> float:
+        from ..audio import probe
+
+        try:
+            return float(probe(data).duration)
+        except BadAudioError as exc:
+            raise Fault(400, f"content is not audio this server can read: {exc}",
+                        "emotion_analytics.BadAudio") from exc
+
+    def recognise_sync(self, body: AudioBody, version: str) -> list[dict]:
+        if body.url is not None:
+            detail = " (and content was sent too: send exactly one)" if body.content else ""
+            raise Fault(400, "url is supported by the async endpoint only: send the audio "
+                             f"base64-encoded in content, or POST to the async path{detail}",
+                        "emotion_analytics.BadRequest")
+        if body.content is None:
+            raise Fault(400, "the body needs content: the audio file, base64-encoded",
+                        "emotion_analytics.BadRequest")
+        data: Any = decode_content(body.content)
+        duration = self.probe_duration(data)
+        if not math.isfinite(duration):  # the container does not say: decode to measure
+            from ..audio import decode
+
+            try:
+                audio, rate = decode(data)
+            except BadAudioError as exc:
+                raise Fault(400, f"the audio cannot be decoded: {exc}",
+                            "emotion_analytics.BadAudio") from exc
+            duration, data = len(audio) / rate, (audio, rate)
+        limit = self.config.max_sync_seconds
+        if duration > limit:
+            raise Fault(413, f"the audio lasts {duration:.1f} s, longer than the sync limit of "
+                             f"{limit:g} s; use the async endpoint "
+                             f"{recognise_path(version, 'async')}",
+                        "emotion_analytics.AudioTooLong")
+        with self._sync_slots:
+            try:
+                return self.analyse(data, version)
+            except BadAudioError as exc:
+                raise Fault(400, f"the audio cannot be analysed: {exc}",
+                            "emotion_analytics.BadAudio") from exc
+
+    def submit(self, body: AudioBody, *, version: str, api: str, webhook: str | None,
+               request_id: str | None, apikey: str | None) -> dict[str, str]:
+        if (body.content is None) == (body.url is None):
+            raise Fault(400, "send exactly one of content (base64 audio) and url; "
+                             + ("both were sent" if body.content is not None else
+                                "neither was sent"), "emotion_analytics.BadRequest")
+        if request_id is not None and not _REQUEST_ID.match(request_id):
+            raise Fault(400, "request_id must be 1 to 200 printable characters without spaces",
+                        "emotion_analytics.BadRequest")
+        if webhook is not None:
+            try:
+                check_url(webhook, self.webhook_policy, what="webhook")
+            except UnsafeURLError as exc:
+                raise Fault(400, str(exc), "emotion_analytics.BadWebhook") from exc
+        data = None
+        if body.content is not None:
+            data = decode_content(body.content)
+            self.probe_duration(data)
+        else:
+            try:
+                check_url(body.url, self.url_policy, what="url")
+            except UnsafeURLError as exc:
+                raise Fault(400, str(exc), "emotion_analytics.BadUrl") from exc
+        job = new_job(request_id or str(uuid.uuid4()), api=api, version=version, audio=data,
+                      url=body.url, webhook=webhook, key_id=key_fingerprint(apikey),
+                      options={"encoding": body.encoding, "sampleRate": body.sampleRate,
+                               "languageCode": body.languageCode})
+        try:
+            self.store.add(job)
+        except DuplicateJobError as exc:
+            raise Fault(409, str(exc), "emotion_analytics.DuplicateRequestId") from exc
+        self.runner.notify()
+        log.info("job queued", extra={"request_id": job.request_id, "api": api,
+                                      "bytes": len(data) if data else None,
+                                      "webhook": webhook is not None})
+        return {"request_id": job.request_id, "api": api}
+
+    def process_job(self, job: Job) -> list[dict]:
+        data = job.audio
+        if data is None:
+            try:
+                data = fetch(job.url, self.url_policy, max_bytes=self.config.max_fetch_bytes,
+                             timeout=self.config.fetch_timeout)
+            except (FetchError, UnsafeURLError) as exc:
+                raise JobFailure(str(exc), "emotion_analytics.FetchFailed") from exc
+        try:
+            return self.analyse(data, job.version)
+        except BadAudioError as exc:
+            raise JobFailure(f"the audio cannot be analysed: {exc}",
+                             "emotion_analytics.BadAudio") from exc
+
+    def status(self, request_id: str, *, apikey: str | None) -> dict[str, Any]:
+        job = self.store.get(request_id)
+        if job is None or (job.key_id is not None and job.key_id != key_fingerprint(apikey)):
+            raise Fault(404, f"no job with request_id {request_id!r} (jobs are visible to the "
+                             "API key that submitted them)", "emotion_analytics.UnknownRequestId")
+        fault = None
+        if job.error is not None:
+            fault = fault_body(job.error.get("faultstring"), job.error.get("errorcode"))["fault"]
+        return {"request_id": job.request_id, "api": job.api, "state": job.state,
+                "delivery": job.delivery, "delivery_attempts": job.attempts,
+                "delivery_error": job.delivery_error, "response": job.result, "fault": fault,
+                "created": job.created, "updated": job.updated}
