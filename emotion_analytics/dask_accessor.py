@@ -17,22 +17,43 @@ so it returns a (small) pandas object, computed. Exactness:
   ``shuffle(on="file")`` first, unless you pass ``partitioned_by_file=True`` because they
   already are (e.g. one file per partition, as ``read_parquet`` of one file per recording gives).
 * `transitions` follows each file's sequence of segments, so it needs the same.
+* `dimensions` adds up each partition's value x seconds and seconds: exact with
+  ``overlap="count"``; ``overlap="split"`` needs a file's rows in one partition, as above.
+
+Every method has the signature and docstring of its function in `emotion_analytics.analysis`
+(plus ``partitioned_by_file``), so a default is written once.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from . import analysis
-from .analysis import By, Overlap
+from ._shared import shared
 from .errors import BadResponseError, require
+from .schema import dimension_columns
 
 __all__ = ["DaskEmotionAccessor", "register"]
 
 _registered = False
+_ANALYSIS = "emotion_analytics.analysis"
+#: The Dask methods' own parameter, after the function's.
+_PARTITIONED = (
+    inspect.Parameter(
+        "partitioned_by_file", inspect.Parameter.KEYWORD_ONLY, default=False, annotation="bool"
+    ),
+)
+_NOTE = """
+On a Dask DataFrame (``ddf.emotion``)
+-------------------------------------
+Computed on every partition and combined; returns a computed pandas object.
+``partitioned_by_file=True`` says that all rows of a file are in one partition already, so the
+table is not shuffled by ``file`` first (see `emotion_analytics.dask_accessor`).
+"""
 
 
 class DaskEmotionAccessor:
@@ -76,13 +97,10 @@ class DaskEmotionAccessor:
         out.columns.name = parts[0].columns.name
         return out.fillna(0) if out.isna().any().any() else out
 
-    # aggregates -------------------------------------------------------------------------------
+    # aggregates: signature and docstring come from emotion_analytics.analysis -----------------
 
-    def durations(
-        self, *, by: By = "file", overlap: Overlap = "split", partitioned_by_file: bool = False
-    ) -> pd.DataFrame:
-        """Seconds of each emotion per group; see `emotion_analytics.analysis.durations`."""
-
+    @shared(_ANALYSIS, "durations", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def durations(self, *, by, overlap, partitioned_by_file) -> pd.DataFrame:
         def part(p):
             return analysis.durations(p, by=by, overlap=overlap)
 
@@ -90,31 +108,41 @@ class DaskEmotionAccessor:
             part, by_file=overlap == "split", partitioned_by_file=partitioned_by_file
         )
 
-    def shares(
-        self, *, by: By = "file", overlap: Overlap = "split", partitioned_by_file: bool = False
-    ) -> pd.DataFrame:
-        """Share of each emotion per group; see `emotion_analytics.analysis.shares`."""
+    @shared(_ANALYSIS, "shares", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def shares(self, *, by, overlap, partitioned_by_file) -> pd.DataFrame:
         d = self.durations(by=by, overlap=overlap, partitioned_by_file=partitioned_by_file)
         total = d.sum(axis=1)
         return d.div(total.where(total > 0), axis=0)
 
-    def dominant(
-        self, *, by: By = "file", overlap: Overlap = "split", partitioned_by_file: bool = False
-    ) -> pd.Series:
-        """The emotion with the most time per group; see `emotion_analytics.analysis.dominant`.
-
-        Groups whose rows all lack an ``end`` get no fallback here: use the pandas version.
-        """
+    @shared(_ANALYSIS, "dominant", add=_PARTITIONED, frame="_ddf",
+            note=_NOTE + "\nGroups whose rows all lack an ``end`` get no fallback here: use the "
+            "pandas version.")
+    def dominant(self, *, by, overlap, partitioned_by_file) -> pd.Series:
         d = self.durations(by=by, overlap=overlap, partitioned_by_file=partitioned_by_file)
         codes = d.to_numpy().argmax(axis=1) if d.shape[1] else []
         cat = pd.Categorical.from_codes(codes, categories=d.columns)
         return pd.Series(cat, index=d.index, name="emotion")
 
-    def transitions(
-        self, *, by: By = None, normalize: bool = False, partitioned_by_file: bool = False
-    ) -> pd.DataFrame:
-        """Emotion -> next emotion counts; see `emotion_analytics.analysis.transitions`."""
+    @shared(_ANALYSIS, "dimensions", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def dimensions(self, *, by, overlap, partitioned_by_file) -> pd.DataFrame:
+        dims = dimension_columns(self._ddf)
+        if not dims:
+            analysis.dimensions(self._ddf._meta, by=by, overlap=overlap)  # its error
 
+        def part(p):
+            return analysis._dimension_time(p, by=by, overlap=overlap)
+
+        time = self._summed(
+            part, by_file=overlap == "split", partitioned_by_file=partitioned_by_file
+        )
+        out = pd.DataFrame(index=time.index)
+        for d in dims:
+            num, den = time[f"{d}:sum"], time[f"{d}:seconds"]
+            out[d] = num / den.where(den > 0)
+        return out
+
+    @shared(_ANALYSIS, "transitions", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def transitions(self, *, by, normalize, partitioned_by_file) -> pd.DataFrame:
         def part(p):
             return analysis.transitions(p, by=by)
 
@@ -124,11 +152,8 @@ class DaskEmotionAccessor:
             out = out.div(total.where(total > 0), axis=0)
         return out
 
-    def talk_time(
-        self, *, by: By = ("file", "speaker"), partitioned_by_file: bool = False
-    ) -> pd.DataFrame:
-        """Time each speaker talks; see `emotion_analytics.analysis.talk_time`."""
-
+    @shared(_ANALYSIS, "talk_time", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def talk_time(self, *, by, partitioned_by_file) -> pd.DataFrame:
         def part(p):
             return analysis.talk_time(p, by=by)[["seconds", "segments"]]
 
@@ -142,8 +167,8 @@ class DaskEmotionAccessor:
         out["share"] = out["seconds"] / per_file.where(per_file > 0)
         return out
 
-    def coverage(self, *, by: By = "file", partitioned_by_file: bool = False) -> pd.DataFrame:
-        """Covered and silent time per file; see `emotion_analytics.analysis.coverage`."""
+    @shared(_ANALYSIS, "coverage", add=_PARTITIONED, note=_NOTE, frame="_ddf")
+    def coverage(self, *, by, partitioned_by_file) -> pd.DataFrame:
         parts = self._parts(lambda p: analysis.coverage(p, by=by), by_file=not partitioned_by_file)
         parts = [p for p in parts if len(p)] or parts[:1]
         return pd.concat(parts).sort_index()
