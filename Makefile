@@ -9,10 +9,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-## demo: analyse the sample audio in data/ with the embedded model -> out/emotions.csv + out/timeline.png
+## demo: analyse the sample calls in data/ with the embedded model -> out/emotions.csv + out/timeline.png,
+## and print how far the answer agrees with their true labels
 demo: $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
-	$(BIN)/emotion-analytics analyze data/ --turns data/*.rttm -o out/emotions.csv --plot out/timeline.png
+	$(BIN)/emotion-analytics analyze data/ --turns data/*.rttm -o out/emotions.csv \
+		--plot out/timeline.png --truth data/*.truth.csv
 
 ## test: install the test extras and run every test, doctest and notebook
 test: $(BIN)/python

@@ -242,6 +242,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="speaker turns (RTTM files, e.g. from a diarizer) to label each "
                              "segment with its speaker; a turn file's recording name matches "
                              "the audio file's name without folder and extension")
+    parser.add_argument("--truth", nargs="+", metavar="CSV", default=[],
+                        help="true labels (CSV: file,speaker,start,end,emotion, e.g. "
+                             "data/*.truth.csv): print how far the answer agrees with them, "
+                             "per file and speaker, weighted by time")
     parser.add_argument("--labels", choices=["deepaffects"], default=None,
                         help="map the engine's labels onto the hosted API's vocabulary "
                              "(anger, excited, frustration, happy, sad, neutral)")
@@ -306,6 +310,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"table: {args.output} ({len(table)} segments)")
         if args.plot:
             print(f"timeline: {args.plot}")
+    if args.truth:
+        _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
     for name, message in result.failures.items():
         print(f"failed: {name}: {message}", file=sys.stderr)
     if result.failures:
@@ -331,6 +337,34 @@ def _join_turns(table, paths: Sequence[str]):
     return joined
 
 
+def _print_agreement(table, paths: Sequence[str], *, labels, engine) -> None:
+    """Print how far the table agrees with the truth files, per file and speaker and overall."""
+    import pandas as pd
+
+    from .agreement import agreement, read_truth
+
+    files = expand_files(paths)
+    truth = pd.concat([read_truth(p) for p in files], ignore_index=True)
+    per = agreement(table, truth, by=["file", "speaker"], labels=labels)
+    overall = agreement(table, truth, by=None, labels=labels)
+    overall.index = pd.MultiIndex.from_tuples([("all", "")], names=per.index.names)
+    shown = pd.concat([per, overall])
+    cols = ["seconds", "emotion_agreement"]
+    if shown["arousal_agreement"].notna().any():
+        cols.append("arousal_agreement")
+    shown = shown[cols].rename(columns={"emotion_agreement": "emotion",
+                                        "arousal_agreement": "arousal"})
+    print(f"agreement with the truth ({', '.join(files)}): share of the true speech time "
+          "labelled with the true emotion" + (" and arousal" if "arousal" in shown else ""))
+    print(shown.round({"seconds": 1, "emotion": 2, "arousal": 2}).reset_index()
+          .to_string(index=False))
+    corpora = truth["corpus"].astype(str).str.lower() if "corpus" in truth else pd.Series()
+    if engine == "local" and corpora.eq("emodb").any():
+        print("note: these EmoDB speakers are in the embedded model's training data, so this "
+              "agreement is optimistic; the leave-one-speaker-out numbers in MODEL_CARD.md are "
+              "the estimate for voices it has never heard")
+
+
 def _write(table, path: str) -> None:
     from . import io as table_io
 
@@ -338,13 +372,31 @@ def _write(table, path: str) -> None:
 
 
 def _plot(table, path: str) -> None:
+    import numpy as np
     from matplotlib.figure import Figure
 
     lanes = max(1, table.groupby(["file", "speaker"], observed=True, dropna=False).ngroups)
-    fig = Figure(figsize=(11, 1.2 + 0.45 * lanes), layout="constrained")
-    ax = fig.subplots()
+    # each file's arousal per speaker under the emotions, when the engine gives arousal
+    # (one panel per file, up to four)
+    with_arousal = ([] if "arousal" not in table.columns else
+                    [f for f, part in table.groupby("file", observed=True, sort=False)
+                     if part["arousal"].notna().any()])
+    panels = with_arousal if len(with_arousal) <= 4 else [None]
+    heights = [1.2 + 0.45 * lanes] + [2.0] * len(panels) * bool(with_arousal)
+    fig = Figure(figsize=(11, sum(heights)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(heights), 1, sharex=True, height_ratios=heights))
+    ax = axes[0]
     if len(table):
         table.emotion.timeline(ax=ax)
+        if with_arousal:
+            from .plotting import dimension_timeline
+
+            for f, low in zip(panels, axes[1:], strict=True):
+                part = table if f is None else table[table["file"] == f]
+                dimension_timeline(part, dimension="arousal", ax=low,
+                                   title=None if f is None else str(f))
+            for upper in axes[:-1]:
+                upper.set_xlabel("")
     else:
         ax.text(0.5, 0.5, "no speech found", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -357,9 +409,11 @@ def _print_summary(table, n_files: int) -> None:
         return
     summary = table.emotion.summary()
     cols = ["seconds", "segments", "dominant", "dominant_share"]
+    if "arousal" in summary.columns and summary["arousal"].notna().any():
+        cols.append("arousal")  # the time-weighted mean: 0 calm ... 1 aroused
     with_speech = table["file"].nunique()
     print(f"{n_files} file(s) analysed, {with_speech} with speech:")
-    shown = summary[cols].round({"seconds": 1, "dominant_share": 2}).reset_index()
+    shown = summary[cols].round({"seconds": 1, "dominant_share": 2, "arousal": 2}).reset_index()
     if "speaker" in shown.columns:  # time outside every speaker turn
         shown["speaker"] = shown["speaker"].astype(object).fillna("(no speaker)")
     print(shown.to_string(index=False))
