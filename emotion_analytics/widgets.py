@@ -58,6 +58,7 @@ __all__ = [
 #: Engine choices of the app: key -> label shown in the drop-down.
 ENGINES: dict[str, str] = {
     "local": "Embedded model (offline)",
+    "encoder": "Whisper encoder (offline, encoder extra)",
     "server": "Our server (self-hosted API)",
     "hosted": "Hosted DeepAffects service",
 }
@@ -91,12 +92,13 @@ class FileFailure(NamedTuple):
 
 
 def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: str | None = None):
-    """The engine for an app choice: ``"local"``, ``"server"`` or ``"hosted"``.
+    """The engine for an app choice: ``"local"``, ``"encoder"``, ``"server"`` or ``"hosted"``.
 
     Parameters
     ----------
-    engine : {"local", "server", "hosted"}
-        The embedded model, a self-hosted ``emotion-analytics serve``, or the hosted service.
+    engine : {"local", "encoder", "server", "hosted"}
+        The embedded model, the Whisper-encoder engine (``encoder`` extra), a self-hosted
+        ``emotion-analytics serve``, or the hosted service.
     base_url : str, optional
         Where the API answers. Required for ``"server"``; ``"hosted"`` defaults to `HOSTED_URL`.
     api_key : str, optional
@@ -105,7 +107,8 @@ def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: 
     Returns
     -------
     str or EmotionClient
-        ``"local"``, or an `emotion_analytics.EmotionClient` for the remote engines.
+        ``"local"`` or ``"encoder"``, or an `emotion_analytics.EmotionClient` for the remote
+        engines.
 
     Raises
     ------
@@ -121,8 +124,8 @@ def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: 
     ...
     emotion_analytics.errors.AppInputError: Our server needs a base URL, ...
     """
-    if engine == "local":
-        return "local"
+    if engine in ("local", "encoder"):
+        return engine
     if engine not in ENGINES:
         raise AppInputError(f"Unknown engine {engine!r}: choose one of {sorted(ENGINES)}.")
     base_url = (base_url or "").strip()
@@ -473,7 +476,7 @@ class EmotionApp:
     # -- wiring -------------------------------------------------------------------------
     def _on_engine(self, change: Mapping[str, Any]) -> None:
         choice = change["new"]
-        self.remote_box.layout.display = "none" if choice == "local" else "flex"
+        self.remote_box.layout.display = "none" if choice in ("local", "encoder") else "flex"
         if choice == "hosted" and not self.base_url.value:
             self.base_url.value = HOSTED_URL
         elif choice == "server" and self.base_url.value in ("", HOSTED_URL):

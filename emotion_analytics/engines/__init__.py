@@ -6,6 +6,10 @@
 ``"local"`` (default)               the embedded model: offline, numpy only
 ``"transformers:<model id|path>"``  an audio-classification checkpoint (``transformers``
                                     extra), window by window
+``"encoder"``                       a Whisper encoder (CTranslate2, ``encoder`` extra) with the
+                                    package's own heads; ``"encoder:HEADS.npz"`` or
+                                    ``"encoder:<model folder|name>"``
+                                    (`emotion_analytics.engines.encoder`)
 an ``EmotionClient``                a DeepAffects-compatible HTTP API (remote)
 any object with ``analyze``         your own engine (see `emotion_analytics.engines.base`)
 ==================================  ======================================================
@@ -28,7 +32,8 @@ __all__ = ["Engine", "WindowEngine", "UnknownEngineError", "get_engine", "ENGINE
 
 #: The engine choices, as said in error messages and ``--help``.
 ENGINE_HELP = (
-    "'local' (the embedded model, default), 'transformers:<model id or path>', an "
+    "'local' (the embedded model, default), 'transformers:<model id or path>', 'encoder' "
+    "(a Whisper encoder; 'encoder:HEADS.npz' or 'encoder:<model folder or name>'), an "
     "EmotionClient, or any object with an analyze(audio, sample_rate) method"
 )
 
@@ -88,4 +93,13 @@ def _engine_by_name(spec: str) -> Any:
         from .transformers_engine import TransformersEngine
 
         return TransformersEngine(model)
+    if spec == "encoder" or spec.startswith("encoder:"):
+        from .encoder import EncoderEngine
+
+        arg = spec.split(":", 1)[1].strip() if ":" in spec else ""
+        if not arg:
+            return EncoderEngine()
+        if arg.endswith(".npz"):
+            return EncoderEngine(heads=arg)
+        return EncoderEngine(model=arg)
     raise UnknownEngineError(f"unknown engine {spec!r}; use {ENGINE_HELP}")

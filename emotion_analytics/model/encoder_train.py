@@ -1,0 +1,121 @@
+"""``train --features encoder``: fit or evaluate the encoder engine's heads on a corpus.
+
+The command line (`emotion_analytics.commands.train`) loads the corpus (EmoDB folder or CSV
+manifests) and hands it here::
+
+    emotion-analytics train --data ../shared/data/emodb --features encoder            # refit
+    emotion-analytics train --data ../shared/data/emodb --features encoder --eval loso
+
+Each clip is one window: it is encoded in passes of its own (padded to 30 s like the engine's
+passes) and pooled (`emotion_analytics.model.encoder_features`); the features are cached
+under ``out/encoder_cache``. Without ``--eval`` the heads are fitted on every clip and written
+to ``--out`` (default: the shipped `emotion_analytics.model.encoder_heads.DEFAULT_HEADS`).
+With ``--eval loso`` (``loco``) every speaker (corpus) is held out in turn, and one JSON line is
+printed per task (emotion, arousal, valence), per class set, and per normalisation: ``"train"``
+(what the engine does) and ``"collection"`` (each held-out collection standardised over its own
+clips).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .encoder_features import EncoderSettings, WhisperEncoder, corpus_features
+from .encoder_heads import DEFAULT_C, DEFAULT_HEADS, evaluate, fit_heads
+
+__all__ = ["train_encoder"]
+
+#: How clips are laid into passes for training (see `corpus_features`).
+LAYOUT = "clip"
+
+
+def train_encoder(
+    corpus,
+    *,
+    labels: Sequence[str],
+    evaluation: str | None = None,
+    class_sets: Sequence[Sequence[str]] | None = None,
+    groups: np.ndarray | None = None,
+    out: str | Path | None = None,
+    model: str | None = None,
+    threads: int = 0,
+    C: float = DEFAULT_C,
+    log: Callable[[str], None] | None = None,
+    emit: Callable[[dict], None] | None = None,
+) -> int:
+    """Fit the heads and write them, or evaluate them on held-out groups.
+
+    Parameters
+    ----------
+    corpus
+        An object with ``audio`` (16 kHz clips), ``labels`` (class index per clip),
+        ``speakers`` and ``files`` (`emotion_analytics.model.corpus.Corpus`).
+    labels : sequence of str
+        Class names of ``corpus.labels``.
+    evaluation : {None, "loso", "loco"}
+        Hold out each speaker, or each group of ``groups`` (the corpus of each clip).
+    class_sets : sequence of sequence of str, optional
+        With ``evaluation``: the class sets to evaluate (default: all classes).
+    groups : numpy.ndarray, optional
+        The corpus of each clip, for ``"loco"``.
+    out : path, optional
+        Heads file to write (default the shipped one).
+    model : str, optional
+        The CTranslate2 Whisper model (default the packaged tiny.en).
+    threads : int
+        CPU threads per encoder pass.
+    C : float
+        Inverse L2 strength of the heads.
+    log : callable, optional
+        Progress messages.
+    emit : callable, optional
+        Receives each evaluation line (default: printed as JSON on stdout).
+
+    Returns
+    -------
+    int
+        The exit code (0).
+    """
+    emit = emit or (lambda line: print(json.dumps(line), flush=True))
+    settings = EncoderSettings()
+    encoder = WhisperEncoder(model, settings, threads=threads)
+    if log is not None:
+        log(f"encoder: {encoder.path} (width {encoder.dim}, {settings})")
+    X = corpus_features(corpus.audio, corpus.files, encoder, layout=LAYOUT, log=log)
+    y = np.asarray(corpus.labels)
+    if evaluation is not None:
+        if evaluation == "loso":
+            held = np.asarray(corpus.speakers)
+        elif evaluation == "loco":
+            if groups is None or len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "--eval loco needs clips from at least two corpora (a 'corpus' column in "
+                    "the manifest, or several --data manifests)"
+                )
+            held = np.asarray(groups)
+        else:
+            raise ValueError(f"evaluation must be 'loso' or 'loco', got {evaluation!r}")
+        for classes in class_sets or [labels]:
+            for norm in ("train", "collection"):
+                for line in evaluate(X, y, held, labels, classes=classes, C=C,
+                                     normalise=norm, eval_name=evaluation, log=log):
+                    emit(line)
+        return 0
+    meta = dict(asdict(settings), model=model or "tiny.en", layout=LAYOUT, clips=int(len(y)))
+    heads = fit_heads(X, y, labels, C=C, meta=meta)
+    path = Path(out) if out is not None else DEFAULT_HEADS
+    heads.save(path)
+    if log is not None:
+        log(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; heads: emotion"
+            + "".join(f", {d}" for d in heads.dims) + ")")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: emotion-analytics train --features encoder")
