@@ -16,7 +16,7 @@ from .errors import EmotionAnalyticsError
 #: sub-command -> (module with ``add_arguments(parser)`` and ``run(args) -> int``, help line)
 COMMANDS = {
     "analyze": ("emotion_analytics.batch", "analyse audio files into an emotion table and plots"),
-    "serve": ("emotion_analytics.server.cli", "run the DeepAffects-compatible emotion API"),
+    "serve": ("emotion_analytics.commands.serve", "run the DeepAffects-compatible emotion API"),
     "train": ("emotion_analytics.model.train", "train or evaluate the embedded emotion model"),
 }
 

@@ -3,8 +3,9 @@
 Modules: `config` (settings, API keys), `app` (the FastAPI app factory `create_app`), `jobs`
 (the SQLite job store), `runner` (job worker threads), `webhooks` (signed delivery with
 retries), `fetch` (URL fetching that refuses private targets), `logs` (JSON log records) and
-`cli` (the ``serve`` sub-command). FastAPI and uvicorn (the ``server`` extra) are imported only
-by `app` and when serving.
+`models`, `state`, `handlers` and `middleware` (the parts `app` wires together). The ``serve``
+sub-command is `emotion_analytics.commands.serve`. FastAPI and uvicorn (the ``server`` extra)
+are imported only by `app` and its parts, and when serving.
 
 >>> from emotion_analytics.server import ServerConfig
 >>> ServerConfig(port=9000).port

@@ -1,4 +1,7 @@
-"""The ``emotion-analytics serve`` sub-command (FastAPI and uvicorn are imported by `run` only).
+"""The ``emotion-analytics serve`` sub-command: its options, and serving until interrupted.
+
+The server itself is `emotion_analytics.server`; FastAPI and uvicorn are imported by `run` only,
+so ``--help`` stays instant.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser()
@@ -15,7 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .config import API_KEYS_ENV, WEBHOOK_SECRET_ENV, ServerConfig, load_api_keys
+from ..server.config import API_KEYS_ENV, WEBHOOK_SECRET_ENV, ServerConfig, load_api_keys
 
 __all__ = ["add_arguments", "run", "config_from_args"]
 
@@ -88,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     uvicorn = require("uvicorn", "server")
     require("fastapi", "server")
-    from .app import create_app
-    from .logs import configure_logging
+    from ..server.app import create_app
+    from ..server.logs import configure_logging
 
     configure_logging(args.log_level)
     app = create_app(config)
