@@ -70,6 +70,10 @@ _HIST_LO, _HIST_HI, _HIST_STEP = -130.0, 10.0, 0.5
 
 Segment = dict
 PredictProba = Callable[[list[np.ndarray]], np.ndarray]
+#: ``predict_windows(windows) -> (proba, dims)``: see `emotion_analytics.engines.WindowEngine`.
+PredictWindows = Callable[[list[np.ndarray]], "tuple[np.ndarray, dict[str, np.ndarray]]"]
+#: The dimension keys a segment may carry (floats in [0, 1]).
+_DIMENSION_KEYS = ("arousal", "valence", "dominance")
 
 
 def _window_sizes(sample_rate: int, window: float, hop: float | None) -> tuple[int, int]:
@@ -277,33 +281,68 @@ class SpeechDetector:
 
 
 def _segment(start: int, end: int, sample_rate: int, probs: np.ndarray | None,
-             labels: Sequence[str], speaker: str | None) -> Segment:
+             labels: Sequence[str], speaker: str | None,
+             dims: dict[str, float] | None = None) -> Segment:
+    """A v2 segment; ``probs`` None (non-speech) or of length 0 (dimensions only): no emotion."""
     seg: Segment = {
         "emotion": None,
         "start": round(start / sample_rate, 6),
         "end": round(end / sample_rate, 6),
     }
-    if probs is not None:
+    if probs is not None and len(probs):
         best = int(np.argmax(probs))
         seg["emotion"] = labels[best]
         seg["confidence"] = float(probs[best])
         seg["scores"] = {label: float(p) for label, p in zip(labels, probs, strict=True)}
+    for key, value in (dims or {}).items():
+        if np.isfinite(value):
+            seg[key] = float(value)
     if speaker is not None:
         seg["speaker_id"] = speaker
     return seg
+
+
+def _window_predictor(predict_proba: PredictProba | None,
+                      predict_windows: PredictWindows | None) -> PredictWindows:
+    """``predict_windows`` as given, or the engine's when ``predict_proba`` is its bound method."""
+    if predict_windows is None:
+        owner = getattr(predict_proba, "__self__", None)
+        predict_windows = getattr(owner, "predict_windows", None)
+    if callable(predict_windows):
+        return predict_windows
+    if predict_proba is None:
+        raise TypeError("segment_blocks needs predict_proba= or predict_windows=")
+    return lambda windows: (predict_proba(windows), {})
+
+
+def _check_dims(dims: object, n: int) -> dict[str, np.ndarray]:
+    if not isinstance(dims, dict):
+        raise ValueError(f"predict_windows must return (proba, dict of dimensions), got "
+                         f"{type(dims).__name__} for the dimensions")
+    out = {}
+    for key, values in dims.items():
+        if key not in _DIMENSION_KEYS:
+            raise ValueError(f"unknown dimension {key!r} from the engine; the dimensions are "
+                             f"{list(_DIMENSION_KEYS)}")
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (n,):
+            raise ValueError(f"the engine returned {key} of shape {values.shape} for {n} windows")
+        out[key] = np.clip(values, 0.0, 1.0)
+    return out
 
 
 def segment_blocks(
     blocks: Iterable[np.ndarray],
     sample_rate: int,
     *,
-    predict_proba: PredictProba,
+    predict_proba: PredictProba | None = None,
     labels: Sequence[str],
     window: float = 3.0,
     hop: float | None = None,
     speech_only: bool = True,
     speakers: Sequence[str | None] = (None,),
     on_block: Callable[[float], None] | None = None,
+    predict_windows: PredictWindows | None = None,
 ) -> list[list[Segment]]:
     """Classify a stream of audio blocks window by window; one segment list per channel.
 
@@ -316,6 +355,8 @@ def segment_blocks(
     predict_proba : callable
         ``predict_proba(list_of_windows) -> (n_windows, n_labels)`` probabilities; called
         once per block with every speech window of every channel completed by that block.
+        When it is a bound method of an engine that has ``predict_windows`` (every
+        `~emotion_analytics.engines.WindowEngine`), that is called instead.
     labels : sequence of str
         Class names, in the columns' order.
     window, hop : float
@@ -326,12 +367,19 @@ def segment_blocks(
         A ``speaker_id`` per channel (``None``: no speaker key).
     on_block : callable, optional
         Called with the seconds of audio processed so far after each block (progress bars).
+    predict_windows : callable, optional
+        ``predict_windows(list_of_windows) -> (proba, dims)``: the probabilities as above and
+        a dict of per-window dimension arrays (keys among ``arousal``, ``valence``,
+        ``dominance``; values clipped to [0, 1]), put on the segments. Used instead of
+        ``predict_proba``. With no labels (``proba`` of shape ``(n, 0)``), speech windows
+        become segments with ``emotion`` ``None`` and the dimensions.
 
     Returns
     -------
     list of list of dict
         Per channel, v2 segments ``{"emotion", "start", "end"}`` with ``confidence`` and
-        ``scores`` (``{label: probability}``) for speech windows.
+        ``scores`` (``{label: probability}``) for speech windows, and the dimension keys
+        when the engine gives them.
 
     Examples
     --------
@@ -354,6 +402,7 @@ def segment_blocks(
     vads = [SpeechDetector(sample_rate) for _ in range(n_ch)]
     out: list[list[Segment]] = [[] for _ in range(n_ch)]
     labels = tuple(labels)
+    predict = _window_predictor(predict_proba, predict_windows)
 
     def classify(pending: list[tuple[int, int, int, np.ndarray]]) -> None:
         speech = []
@@ -363,14 +412,17 @@ def segment_blocks(
             elif not speech_only:
                 out[ch].append(_segment(s, e, sample_rate, None, labels, speakers[ch]))
         if speech:
-            probs = np.asarray(predict_proba([x for _, _, _, x in speech]), dtype=np.float64)
+            probs, dims = predict([x for _, _, _, x in speech])
+            probs = np.asarray(probs, dtype=np.float64)
             if probs.shape != (len(speech), len(labels)):
                 raise ValueError(
                     f"the engine returned probabilities of shape {probs.shape} for "
                     f"{len(speech)} windows and {len(labels)} labels"
                 )
-            for (ch, s, e, _), p in zip(speech, probs, strict=True):
-                out[ch].append(_segment(s, e, sample_rate, p, labels, speakers[ch]))
+            dims = _check_dims(dims, len(speech))
+            for j, ((ch, s, e, _), p) in enumerate(zip(speech, probs, strict=True)):
+                out[ch].append(_segment(s, e, sample_rate, p, labels, speakers[ch],
+                                        {k: v[j] for k, v in dims.items()}))
 
     for block in _blocks_2d(blocks, n_ch):
         pending = []
