@@ -51,6 +51,34 @@ def main(argv=None):
             cache[key] = corpus_features(corpus.audio, corpus.files, enc, layout=layout, log=log)
         return cache[key]
 
+    def shuffled(layout, **kw):
+        # clips packed in a seeded random order: neighbours from any speaker and sentence
+        order = np.random.default_rng(0).permutation(len(corpus.audio))
+        key = ("shuffled", layout, tuple(sorted(kw.items())))
+        if key not in cache:
+            enc = WhisperEncoder(settings=EncoderSettings(**kw), threads=args.threads)
+            X = corpus_features([corpus.audio[i] for i in order],
+                                [corpus.files[i] for i in order], enc, layout=layout, log=log)
+            cache[key] = X[np.argsort(order)]
+        return cache[key]
+
+    def cross(X_train, X_test, classes):
+        # heads fitted on one layout's features, tested on another's (the held-out speaker)
+        from emotion_analytics.model.encoder_heads import fit_heads
+        from emotion_analytics.model.scores import scores
+
+        idx = [LABELS.index(c) for c in classes]
+        keep = np.isin(y, idx)
+        remap = {c: i for i, c in enumerate(idx)}
+        yy = np.array([remap[v] for v in y[keep]])
+        Xa, Xb, g = X_train[keep], X_test[keep], spk[keep]
+        proba = np.zeros((len(yy), len(classes)))
+        for s in np.unique(g):
+            h = fit_heads(Xa[g != s], yy[g != s], classes, dims=False)
+            proba[g == s] = h.predict(Xb[g == s])[0]
+        return [dict(task="emotion", **scores(yy, proba.argmax(1), proba, len(classes),
+                                               classes, "clip", extra={"eval": "loso"}))]
+
     def hand():
         from emotion_analytics.model.features import extract_batch
 
@@ -75,7 +103,17 @@ def main(argv=None):
         "clip-pad30-int8+hand": lambda: (np.hstack([feats("clip"), hand()]), {}),
         "hand-only": lambda: (hand(), {}),
     }
-    for name in args.only or list(variants):
+    crosses = {
+        "clip->packed30": lambda: (feats("clip"), feats("packed")),
+        "clip->packed30-shuffled": lambda: (feats("clip"), shuffled("packed")),
+        "packed30-shuffled": lambda: (shuffled("packed"), shuffled("packed")),
+    }
+    for name in args.only or list(variants) + list(crosses):
+        if name in crosses:
+            Xa, Xb = crosses[name]()
+            for classes in (LABELS, SUBSET4):
+                show(name, cross(Xa, Xb, classes))
+            continue
         X, kw = variants[name]()
         for classes in (LABELS, SUBSET4):
             show(name, evaluate(X, y, spk, LABELS, classes=classes, eval_name="loso", **kw))

