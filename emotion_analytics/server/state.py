@@ -129,7 +129,7 @@ class ServerState:
             raise Fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey")
 
     # the work
-    def analyse(self, data: Any, version: str) -> list[dict]:
+    def analyze(self, data: Any, version: str) -> list[dict]:
         from .. import recognition
 
         answer = recognition.answer_v2 if version == "v2" else recognition.answer_v1
@@ -173,7 +173,7 @@ class ServerState:
                         "emotion_analytics.AudioTooLong")
         with self._sync_slots:
             try:
-                return self.analyse(data, version)
+                return self.analyze(data, version)
             except BadAudioError as exc:
                 raise Fault(400, f"the audio cannot be analysed: {exc}",
                             "emotion_analytics.BadAudio") from exc
@@ -224,7 +224,7 @@ class ServerState:
             except (FetchError, UnsafeURLError) as exc:
                 raise JobFailure(str(exc), "emotion_analytics.FetchFailed") from exc
         try:
-            return self.analyse(data, job.version)
+            return self.analyze(data, job.version)
         except BadAudioError as exc:
             raise JobFailure(f"the audio cannot be analysed: {exc}",
                              "emotion_analytics.BadAudio") from exc
