@@ -13,6 +13,7 @@ import argparse
 import glob
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ class BatchResult:
         return not self.failures
 
 
-def _analyze_one(source: Any, engine: Any, settings: dict, options: dict):
+def _analyze_one(source: Any, engine: Any, settings: dict, options: dict, turns: Any = None):
     """Worker: ``(name, table or None, error message or None)``; never raises."""
     from .audio import source_name
     from .errors import EmotionAnalyticsError
@@ -56,7 +57,7 @@ def _analyze_one(source: Any, engine: Any, settings: dict, options: dict):
 
     name = source_name(source)
     try:
-        return name, recognise(source, engine=engine, **settings, **options), None
+        return name, recognise(source, engine=engine, turns=turns, **settings, **options), None
     except EmotionAnalyticsError as exc:
         return name, None, str(exc)
     except Exception as exc:  # a bug or an engine's own failure: report it, keep the others
@@ -75,6 +76,8 @@ def analyze_files(
     jobs: int = 1,
     scheduler: Any = None,
     progress: bool = False,
+    turns: Any = None,
+    adapt: Any = "auto",
     **options: Any,
 ) -> BatchResult:
     """Run an engine over many recordings; keep going when some fail.
@@ -87,8 +90,14 @@ def analyze_files(
     engine : str or engine object
         As in `emotion_analytics.recognise`. An engine object is sent to the workers
         (the built-in engines send how to rebuild themselves, not their weights).
-    channels, window, hop, merge, speech_only
+    channels, window, hop, merge, speech_only, adapt
         As in `emotion_analytics.recognise`.
+    turns : pandas.DataFrame, path or list of paths, optional
+        Speaker turns (a table with ``speaker, start, end`` and ``file``, or RTTM files):
+        each recording gets the turns whose ``file`` names it (exactly, or by recording name
+        without folders and extension) and is analysed inside them
+        (``recognise(..., turns=...)``). Turns without a ``file`` apply to every recording; a
+        recording no turn names is analysed without speakers (a warning says which).
     jobs : int
         Worker processes on this machine (1: run here, in this process).
     scheduler : dask.distributed.Client or str, optional
@@ -115,14 +124,57 @@ def analyze_files(
     """
     sources = list(sources)
     settings = dict(channels=channels, window=window, hop=hop, merge=merge,
-                    speech_only=speech_only)
+                    speech_only=speech_only, adapt=adapt)
+    per_source = _split_turns(sources, turns)
     if scheduler is not None:
-        results = _run_dask(sources, engine, settings, options, scheduler, progress)
+        results = _run_dask(sources, engine, settings, options, scheduler, progress, per_source)
     elif jobs > 1 and len(sources) > 1:
-        results = _run_processes(sources, engine, settings, options, jobs, progress)
+        results = _run_processes(sources, engine, settings, options, jobs, progress, per_source)
     else:
-        results = _run_here(sources, engine, settings, options, progress)
+        results = _run_here(sources, engine, settings, options, progress, per_source)
     return _collect(results, engine)
+
+
+def _split_turns(sources: list, turns: Any) -> list:
+    """Each source's own speaker turns (None: no turns for it)."""
+    import warnings
+
+    import pandas as pd
+
+    if turns is None:
+        return [None] * len(sources)
+    if isinstance(turns, (str, os.PathLike)) or (
+            isinstance(turns, (list, tuple)) and all(isinstance(t, (str, os.PathLike))
+                                                     for t in turns)):
+        from .io import read_rttm
+
+        paths = [turns] if isinstance(turns, (str, os.PathLike)) else list(turns)
+        turns = pd.concat([read_rttm(p) for p in expand_files([os.fspath(p) for p in paths])],
+                          ignore_index=True)
+    if not isinstance(turns, pd.DataFrame):
+        from .errors import EmotionAnalyticsError
+
+        raise EmotionAnalyticsError(
+            f"turns must be a table with speaker, start, end (and file) or RTTM paths, got "
+            f"{type(turns).__name__}"
+        )
+    if "file" not in turns.columns or not turns["file"].notna().any():
+        return [turns] * len(sources)
+    from .analysis import _match_recordings
+    from .audio import source_name
+
+    names = pd.Index([source_name(s) for s in sources])
+    hit = _match_recordings(names, turns["file"].astype(str).to_numpy(dtype=object))
+    out = []
+    for i, name in enumerate(names):
+        mine = turns[hit == i]
+        if mine.empty:
+            warnings.warn(f"no speaker turns name {name!r}: it is analysed without speakers",
+                          stacklevel=3)
+            out.append(None)
+        else:
+            out.append(mine.reset_index(drop=True))
+    return out
 
 
 def _bar(total: int, enabled: bool):
@@ -131,19 +183,19 @@ def _bar(total: int, enabled: bool):
     return tqdm(total=total, unit="file", disable=not enabled, file=sys.stderr)
 
 
-def _run_here(sources, engine, settings, options, progress):
+def _run_here(sources, engine, settings, options, progress, turns):
     from .engines import get_engine
 
     engine = get_engine(engine)  # build once, fail early on a bad engine
     out = []
     with _bar(len(sources), progress) as bar:
-        for source in sources:
-            out.append(_analyze_one(source, engine, settings, options))
+        for source, mine in zip(sources, turns, strict=True):
+            out.append(_analyze_one(source, engine, settings, options, mine))
             bar.update(1)
     return out
 
 
-def _run_processes(sources, engine, settings, options, jobs, progress):
+def _run_processes(sources, engine, settings, options, jobs, progress, turns):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -154,7 +206,7 @@ def _run_processes(sources, engine, settings, options, jobs, progress):
     results: list[Any] = [None] * len(sources)
     with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=context) as pool, \
             _bar(len(sources), progress) as bar:
-        futures = {pool.submit(_analyze_one, s, engine, settings, options): i
+        futures = {pool.submit(_analyze_one, s, engine, settings, options, turns[i]): i
                    for i, s in enumerate(sources)}
         for future in as_completed(futures):
             i = futures[future]
@@ -166,15 +218,16 @@ def _run_processes(sources, engine, settings, options, jobs, progress):
     return results
 
 
-def _run_dask(sources, engine, settings, options, scheduler, progress):
+def _run_dask(sources, engine, settings, options, scheduler, progress, turns):
     from .errors import require
 
     distributed = require("distributed", "dask")
     own = isinstance(scheduler, str)
     client = distributed.Client(scheduler) if own else scheduler
     try:
-        futures = client.map(_analyze_one, sources, engine=engine, settings=settings,
-                             options=options, pure=False)
+        n = len(sources)
+        futures = client.map(_analyze_one, sources, [engine] * n, [settings] * n,
+                             [options] * n, turns, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(sources)
         with _bar(len(sources), progress) as bar:
@@ -239,9 +292,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", choices=("mono", "speakers"), default="mono",
                         help="'speakers': one speaker per channel of a stereo call")
     parser.add_argument("--turns", nargs="+", metavar="RTTM", default=[],
-                        help="speaker turns (RTTM files, e.g. from a diarizer) to label each "
-                             "segment with its speaker; a turn file's recording name matches "
-                             "the audio file's name without folder and extension")
+                        help="speaker turns (RTTM files, e.g. from a diarizer): windows are cut "
+                             "inside each speaker's turns and labelled with the speaker; a turn "
+                             "file's recording name matches the audio file's name without "
+                             "folder and extension")
+    parser.add_argument("--adapt", choices=("auto", "on", "off"), default="auto",
+                        help="adapt to each known speaker (--turns or --channels speakers): "
+                             "'auto' (default) when the speaker's windows show a range of "
+                             "emotions, 'on' always, 'off' never")
     parser.add_argument("--truth", nargs="+", metavar="CSV", default=[],
                         help="true labels (CSV: file,speaker,start,end,emotion, e.g. "
                              "data/*.truth.csv): print how far the answer agrees with them, "
@@ -289,17 +347,22 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
     show = not args.quiet and sys.stderr.isatty()
-    result = analyze_files(
-        files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
-        merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
-        scheduler=args.scheduler, progress=show, labels=args.labels,
-    )
+    turns = _read_turns(args.turns) if args.turns else None
+    adapt = {"auto": "auto", "on": True, "off": False}[getattr(args, "adapt", "auto")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = analyze_files(
+            files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
+            merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
+            scheduler=args.scheduler, progress=show, labels=args.labels, turns=turns,
+            adapt=adapt,
+        )
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     table = result.table
     for path in (args.output, args.plot):  # create out/ and the like, as users expect
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if args.turns:
-        table = _join_turns(table, args.turns)
     if args.output:
         _write(table, args.output)
     if args.plot:
@@ -320,21 +383,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _join_turns(table, paths: Sequence[str]):
-    """Split the segments at the speaker turns of these RTTM files and label each piece."""
-    import warnings
-
+def _read_turns(paths: Sequence[str]):
+    """The speaker turns of these RTTM files, as one table."""
     import pandas as pd
 
     from . import io as table_io
 
-    turns = pd.concat([table_io.read_rttm(p) for p in expand_files(paths)], ignore_index=True)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        joined = table.emotion.assign_speakers(turns)
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
-    return joined
+    return pd.concat([table_io.read_rttm(p) for p in expand_files(paths)], ignore_index=True)
 
 
 def _print_agreement(table, paths: Sequence[str], *, labels, engine) -> None:
@@ -414,6 +469,6 @@ def _print_summary(table, n_files: int) -> None:
     with_speech = table["file"].nunique()
     print(f"{n_files} file(s) analysed, {with_speech} with speech:")
     shown = summary[cols].round({"seconds": 1, "dominant_share": 2, "arousal": 2}).reset_index()
-    if "speaker" in shown.columns:  # time outside every speaker turn
-        shown["speaker"] = shown["speaker"].astype(object).fillna("(no speaker)")
+    if "speaker" in shown.columns:  # a file analysed without speakers
+        shown["speaker"] = shown["speaker"].astype(object).fillna("-")
     print(shown.to_string(index=False))

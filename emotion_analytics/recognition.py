@@ -50,6 +50,8 @@ def recognise(
     progress: Progress = None,
     file: str | None = None,
     scheduler: Any = None,
+    turns: Any = None,
+    adapt: Any = "auto",
     **options: Any,
 ) -> pd.DataFrame:
     """Find the emotions in recordings: audio in, one tidy segment table out.
@@ -91,6 +93,24 @@ def recognise(
         name, else ``"audio"``).
     scheduler : dask.distributed.Client or str, optional
         For a list of files: run them as tasks on this Dask cluster (or scheduler address).
+    turns : pandas.DataFrame or path, optional
+        Who speaks when: a table with ``speaker, start, end`` (e.g.
+        `emotion_analytics.io.read_rttm`, or a diarization answer through
+        `emotion_analytics.to_frame`) or the path of an RTTM file. Windows are then cut inside
+        each speaker's turns (`emotion_analytics.segmentation.plan_turn_windows`): no window
+        crosses a change of speaker, time outside every turn gets no row, each row has its
+        speaker, and overlapping turns of two speakers are each analysed on their own. With a
+        ``file`` column naming several recordings, the rows of this recording are used (matched
+        like `~emotion_analytics.analysis.assign_speakers` does). Mono audio only (not with
+        ``channels="speakers"``, where the channels are the speakers).
+    adapt : {"auto", True, False}
+        Adapt to each speaker when speakers are known (``turns``, or
+        ``channels="speakers"``) and the engine can (the embedded model). ``"auto"``
+        (default) weighs the speaker-adaptive mode by the evidence each speaker's windows give
+        that the speaker shows a range of emotions, so a speaker who holds one emotion keeps
+        it (`emotion_analytics.model.adaptation`); ``True`` forces the plain speaker mode,
+        ``False`` the clip mode. Adapting needs all of a speaker's windows, so their features
+        are kept (a few kB per window) and classified at the end of the file.
     **options
         Passed on to an engine's ``analyze`` (engines other than window engines).
 
@@ -98,8 +118,12 @@ def recognise(
     -------
     pandas.DataFrame
         ``file, speaker, start, end, duration, emotion, confidence`` plus ``channel`` (with
-        ``channels="speakers"``) and one ``prob_<label>`` column per class. A recording
-        without speech gives an empty table with the same columns.
+        ``channels="speakers"``) and one ``prob_<label>`` column per class. When speakers are
+        known (``turns`` or ``channels="speakers"``) a bool column ``adapted`` says which mode
+        answered each row (True: the speaker's own statistics were used, with a weight
+        ``attrs["adapt_weights"]`` gives per speaker; False: the window alone) and
+        ``attrs["adapt"]`` holds the mode asked for. A recording without speech gives an
+        empty table with the same columns.
 
     Raises
     ------
@@ -129,10 +153,14 @@ def recognise(
     0
     """
     settings = dict(channels=channels, window=window, hop=hop, merge=merge,
-                    speech_only=speech_only, truncated=truncated, labels=labels)
+                    speech_only=speech_only, truncated=truncated, labels=labels, adapt=adapt)
+    from .model.adaptation import resolve_adapt
+
+    resolve_adapt(adapt)  # a clear error before any decoding
     if isinstance(source, (list, tuple)) and not _is_array_pair(source):
         return _recognise_many(list(source), engine=engine, progress=progress,
-                               scheduler=scheduler, settings=settings, options=options)
+                               scheduler=scheduler, settings=settings, options=options,
+                               turns=turns)
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise BadAudioError("a numpy array needs its rate: recognise(array, sample_rate=...)")
@@ -141,10 +169,23 @@ def recognise(
 
     eng = get_engine(engine)
     name = file if file is not None else _file_name(source)
-    segments, speakers = _segments(source, eng, name=name, progress=progress,
-                                   options=options, **settings)
-    return _table(segments, speakers, name=name, labels=getattr(eng, "labels", None),
-                  channels=channels, merge=merge, relabel=labels)
+    if turns is not None:
+        turns = _turns_for(turns, name)
+        if channels != "mono":
+            raise EmotionAnalyticsError(
+                "turns= and channels='speakers' both say who speaks: give one of them (the "
+                "turns are cut from the mono mix; with channels='speakers' each channel is a "
+                "speaker)"
+            )
+    segments, speakers, weights = _segments(source, eng, name=name, progress=progress,
+                                            options=options, turns=turns, **settings)
+    df = _table(segments, speakers, name=name, labels=getattr(eng, "labels", None),
+                channels=channels, merge=merge, relabel=labels,
+                known_speakers=turns is not None or channels == "speakers")
+    if weights is not None:
+        df.attrs["adapt"] = resolve_adapt(adapt)
+        df.attrs["adapt_weights"] = weights
+    return df
 
 
 def answer_v2(source: Any, *, engine: Any = "local", **options: Any) -> list[dict]:
@@ -250,13 +291,13 @@ def _file_name(source: Any) -> str:
     return "audio"
 
 
-def _recognise_many(sources: list, *, engine, progress, scheduler, settings, options):
+def _recognise_many(sources: list, *, engine, progress, scheduler, settings, options, turns):
     from .batch import analyze_files
 
     if not sources:
         raise BadAudioError("no recordings given: the list is empty")
     result = analyze_files(sources, engine=engine, progress=bool(progress), scheduler=scheduler,
-                           **settings, **options)
+                           turns=turns, **settings, **options)
     if result.failures:
         listed = "; ".join(f"{k}: {v}" for k, v in list(result.failures.items())[:3])
         more = "" if len(result.failures) <= 3 else f" (and {len(result.failures) - 3} more)"
@@ -285,8 +326,12 @@ def _progress_callback(progress: Progress, total: float, name: str):
 
 
 def _segments(source, eng, *, name, progress, options, channels, window, hop, merge,
-              speech_only, truncated, labels) -> tuple[list[list[dict]], list[str | None]]:
-    """Per-channel v2 segments of one source, streaming it through the engine."""
+              speech_only, truncated, labels, adapt, turns=None):
+    """Per-channel v2 segments of one source, streaming it through the engine.
+
+    Returns ``(segments, speakers, weights)``: a segment list per channel, the channels'
+    speakers, and the speaker-mode weight per speaker (None when speakers are not known).
+    """
     del merge, labels  # applied to the table
     rate = int(getattr(eng, "sample_rate", 0) or _DEFAULT_RATE)
     window_engine = callable(getattr(eng, "predict_proba", None)) and bool(
@@ -296,23 +341,37 @@ def _segments(source, eng, *, name, progress, options, channels, window, hop, me
                 truncated=truncated) as st:
         speakers = [None] if channels == "mono" else [f"ch{i}" for i in range(st.n_channels)]
         on_block, close = _progress_callback(progress, st.info.duration, name)
+        weights = None
         try:
-            if window_engine:
-                if options:
-                    raise EmotionAnalyticsError(
-                        f"unknown option(s) {sorted(options)} for the {eng.name!r} engine; "
-                        "it takes window, hop, speech_only, merge and channels"
-                    )
+            if window_engine and options:
+                raise EmotionAnalyticsError(
+                    f"unknown option(s) {sorted(options)} for the {eng.name!r} engine; "
+                    "it takes window, hop, speech_only, merge, channels, turns and adapt"
+                )
+            if not window_engine:
+                segments = _chunked(st, eng, speakers, on_block, options)
+                if turns is not None:
+                    segments = [_segments_in_turns(segments[0], turns)]
+            elif turns is not None or (channels == "speakers" and _adapts(eng, adapt)):
+                answer = _SpeakerAnswers(eng, rate, adapt=adapt, n_channels=len(speakers))
+                if turns is not None:
+                    _turn_windows(st, rate, answer, turns, window=window, hop=hop,
+                                  speech_only=speech_only, on_block=on_block)
+                else:
+                    _channel_windows(st, rate, answer, speakers, window=window, hop=hop,
+                                     speech_only=speech_only, on_block=on_block)
+                segments, weights = answer.finish()
+            else:
                 segments = segment_blocks(
                     st, rate, predict_proba=eng.predict_proba, labels=eng.labels,
                     window=window, hop=hop, speech_only=speech_only, speakers=speakers,
                     on_block=on_block,
                 )
-            else:
-                segments = _chunked(st, eng, speakers, on_block, options)
+                if channels == "speakers":
+                    weights = {s: 0.0 for s in speakers}
         finally:
             close()
-    return segments, speakers
+    return segments, speakers, weights
 
 
 def _chunked(st: AudioStream, eng, speakers, on_block, options) -> list[list[dict]]:
@@ -343,21 +402,25 @@ def _chunked(st: AudioStream, eng, speakers, on_block, options) -> list[list[dic
 
 def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
            labels: Sequence[str] | None, channels: str, merge: bool,
-           relabel: Any = None) -> pd.DataFrame:
+           relabel: Any = None, known_speakers: bool = False) -> pd.DataFrame:
     prob_cols = [PROB_PREFIX + str(label) for label in (labels or ())]
     frames = []
     for ch, segs in enumerate(segments):
         if not segs:
             continue
-        df = to_frame(segs, file=name)
+        df = to_frame(segs, file=name)  # a stable sort: rows stay in the segments' order
         if channels == "speakers":
             df["channel"] = str(ch)
+        if known_speakers:
+            df["adapted"] = np.array([bool(seg.get("adapted", False)) for seg in segs])
         frames.append(df)
     if not frames:
         df = empty_frame(extra=prob_cols)
         df["file"] = df["file"].astype(str).astype("category")
         if channels == "speakers":
             df.insert(len(df.columns) - len(prob_cols), "channel", pd.Series(dtype=object))
+        if known_speakers:
+            df.insert(len(df.columns) - len(prob_cols), "adapted", pd.Series(dtype=bool))
         if relabel is not None:
             from .labels import relabel_table
 
@@ -379,3 +442,238 @@ def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
         df = merge_adjacent(df)
     return df.sort_values(["file", "start", "end", "speaker"], kind="stable",
                           na_position="first").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# known speakers: windows inside turns, adaptation per speaker
+
+
+def _turns_for(turns: Any, name: str) -> pd.DataFrame:
+    """The speaker turns of recording ``name``: a table with ``speaker, start, end``.
+
+    ``turns`` is a table or an RTTM path. A table naming one recording (or none) applies as
+    it is; one naming several gives the rows of ``name`` (matched exactly, or by recording
+    name without folders and extension, as in `analysis.assign_speakers`).
+    """
+    if isinstance(turns, (str, os.PathLike)):
+        from .io import read_rttm
+
+        turns = read_rttm(turns)
+    if not isinstance(turns, pd.DataFrame):
+        raise EmotionAnalyticsError(
+            f"turns must be a table with speaker, start, end or an RTTM path, got "
+            f"{type(turns).__name__}; read a diarization answer with emotion_analytics.to_frame()"
+        )
+    missing = [c for c in ("speaker", "start", "end") if c not in turns.columns]
+    if missing:
+        raise EmotionAnalyticsError(
+            f"speaker turns need column(s) {missing}; they have {list(turns.columns)}"
+        )
+    start = pd.to_numeric(turns["start"], errors="coerce").to_numpy(np.float64)
+    end = pd.to_numeric(turns["end"], errors="coerce").to_numpy(np.float64)
+    bad = np.flatnonzero(~(np.isfinite(start) & np.isfinite(end) & (end > start) & (start >= 0))
+                         | turns["speaker"].isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise EmotionAnalyticsError(
+            f"speaker turn {i}: needs a speaker and finite 0 <= start < end, got "
+            f"speaker={turns['speaker'].iloc[i]!r}, start={start[i]!r}, end={end[i]!r}"
+        )
+    if "file" in turns.columns and turns["file"].notna().any():
+        files = turns["file"].astype(object).where(turns["file"].notna(), None)
+        names = pd.unique(files.dropna().astype(str))
+        if len(names) > 1:
+            from .analysis import _match_recordings
+
+            hit = _match_recordings(pd.Index([name]), files.astype(str).to_numpy(dtype=object))
+            if not (hit >= 0).any():
+                raise EmotionAnalyticsError(
+                    f"the speaker turns name {len(names)} recordings "
+                    f"({', '.join(map(str, names[:5]))}{', ...' if len(names) > 5 else ''}) "
+                    f"and none is {name!r}: pass the turns of this recording"
+                )
+            turns = turns[hit >= 0]
+    return turns
+
+
+def _speaker_str(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _adapts(eng, adapt) -> bool:
+    """Whether this engine can adapt to a speaker and ``adapt`` asks it to."""
+    from .model.adaptation import resolve_adapt
+
+    model = getattr(eng, "model", None)
+    return resolve_adapt(adapt) != "off" and callable(getattr(model, "predict_speaker", None))
+
+
+class _SpeakerAnswers:
+    """Speech windows in, segments out; per speaker at the end of the file when adapting.
+
+    Without adaptation each batch of windows is classified at once (streaming). With it, the
+    model's per-window features (`EmotionModel.window_parts`) are kept per speaker and
+    classified together in :meth:`finish` (`EmotionModel.predict_speaker`).
+    """
+
+    def __init__(self, eng, rate: int, *, adapt, n_channels: int):
+        self.eng = eng
+        self.rate = rate
+        self.labels = tuple(eng.labels)
+        self.adapt = adapt
+        self.adaptive = _adapts(eng, adapt)
+        self.out: list[list[dict]] = [[] for _ in range(n_channels)]
+        self.kept: dict[tuple[int, str], list] = {}
+        self.speakers: list[str] = []
+
+    def _seen(self, speaker: str) -> None:
+        if speaker not in self.speakers:
+            self.speakers.append(speaker)
+
+    def non_speech(self, ch: int, start: int, end: int, speaker: str) -> None:
+        self._seen(speaker)
+        self.out[ch].append(self._segment(start, end, None, None, speaker, False))
+
+    def speech(self, items: list[tuple[int, int, int, str, np.ndarray]]) -> None:
+        """Classify (or keep) speech windows ``(channel, start, end, speaker, audio)``."""
+        if not items:
+            return
+        xs = [x for *_, x in items]
+        for *_, speaker, _ in items:
+            self._seen(speaker)
+        if self.adaptive:
+            feats, cnn = self.eng.model.window_parts(xs)
+            for j, (ch, s, e, speaker, _) in enumerate(items):
+                self.kept.setdefault((ch, speaker), []).append(
+                    (s, e, feats[j], None if cnn is None else cnn[j]))
+            return
+        probs, dims = _predict(self.eng, xs, len(self.labels))
+        for j, (ch, s, e, speaker, _) in enumerate(items):
+            self.out[ch].append(self._segment(
+                s, e, probs[j], {k: v[j] for k, v in dims.items()}, speaker, False))
+
+    def finish(self) -> tuple[list[list[dict]], dict[str, float]]:
+        weights = {speaker: 0.0 for speaker in self.speakers}
+        for (ch, speaker), rows in self.kept.items():
+            feats = np.stack([r[2] for r in rows])
+            cnn = None if rows[0][3] is None else np.stack([r[3] for r in rows])
+            probs, w = self.eng.model.predict_speaker(feats, cnn, adapt=self.adapt)
+            dims = _dimensions(self.eng.model, probs, feats)
+            weights[speaker] = float(w)
+            for j, (s, e, _, _) in enumerate(rows):
+                self.out[ch].append(self._segment(
+                    s, e, probs[j], {k: v[j] for k, v in dims.items()}, speaker, w > 0))
+        self.kept = {}
+        for segs in self.out:
+            segs.sort(key=lambda seg: (seg["start"], seg["end"]))
+        return self.out, weights
+
+    def _segment(self, start, end, probs, dims, speaker, adapted) -> dict:
+        seg: dict = {"emotion": None, "start": round(start / self.rate, 6),
+                     "end": round(end / self.rate, 6), "speaker_id": speaker}
+        if probs is not None:
+            best = int(np.argmax(probs))
+            seg["emotion"] = self.labels[best]
+            seg["confidence"] = float(probs[best])
+            seg["scores"] = {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
+            for key, value in (dims or {}).items():
+                seg[key] = float(value)
+            seg["adapted"] = bool(adapted)
+        return seg
+
+
+def _predict(eng, windows: list, n_labels: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Class probabilities and dimensions of windows (`predict_windows` where the engine has it)."""
+    if callable(getattr(eng, "predict_windows", None)):
+        probs, dims = eng.predict_windows(windows)
+    else:
+        probs, dims = eng.predict_proba(windows), {}
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape != (len(windows), n_labels):
+        raise ValueError(f"the engine returned probabilities of shape {probs.shape} for "
+                         f"{len(windows)} windows and {n_labels} labels")
+    return probs, {k: np.asarray(v, dtype=np.float64) for k, v in (dims or {}).items()}
+
+
+def _dimensions(model, probs: np.ndarray, feats: np.ndarray) -> dict[str, np.ndarray]:
+    """Dimensions of a speaker's adapted windows, where the model gives them."""
+    fn = getattr(model, "dimensions", None)
+    if not callable(fn):
+        return {}
+    return {k: np.asarray(v, dtype=np.float64) for k, v in (fn(probs, feats) or {}).items()}
+
+
+def _turn_windows(st: AudioStream, rate: int, answer: _SpeakerAnswers, turns: pd.DataFrame, *,
+                  window, hop, speech_only, on_block) -> None:
+    """Stream the (mono) audio through the windows planned inside the speaker turns."""
+    from .segmentation import SpeechDetector, TurnWindowCutter, plan_turn_windows
+
+    spans = zip(turns["speaker"].map(_speaker_str), turns["start"], turns["end"], strict=True)
+    cutter = TurnWindowCutter(rate, plan_turn_windows(spans, rate, window=window, hop=hop))
+    vad = SpeechDetector(rate)
+
+    def classify(done) -> None:
+        speech = []
+        for s, e, speaker, x in done:
+            if vad.is_speech(x):
+                speech.append((0, s, e, speaker, x))
+            elif not speech_only:
+                answer.non_speech(0, s, e, speaker)
+        answer.speech(speech)
+
+    for block in st:
+        block = np.asarray(block, dtype=np.float32)
+        block = block if block.ndim == 1 else block.mean(axis=0)
+        vad.observe(block)
+        classify(cutter.feed(block))
+        if on_block is not None:
+            on_block(cutter.samples_seen / rate)
+    classify(cutter.finish())
+
+
+def _channel_windows(st: AudioStream, rate: int, answer: _SpeakerAnswers, speakers, *,
+                     window, hop, speech_only, on_block) -> None:
+    """Stream each channel through its own windows, as the speaker of that channel."""
+    from .segmentation import SpeechDetector
+
+    n = len(speakers)
+    cutters = [WindowCutter(rate, window=window, hop=hop) for _ in range(n)]
+    vads = [SpeechDetector(rate) for _ in range(n)]
+
+    def classify(done) -> None:
+        speech = []
+        for ch, s, e, x in done:
+            if vads[ch].is_speech(x):
+                speech.append((ch, s, e, speakers[ch], x))
+            elif not speech_only:
+                answer.non_speech(ch, s, e, speakers[ch])
+        answer.speech(speech)
+
+    for block in st:
+        b = np.asarray(block, dtype=np.float32)
+        b = b[None, :] if b.ndim == 1 else b
+        done = []
+        for ch in range(n):
+            vads[ch].observe(b[ch])
+            done += [(ch, s, e, x) for s, e, x in cutters[ch].feed(b[ch])]
+        classify(done)
+        if on_block is not None:
+            on_block(cutters[0].samples_seen / rate)
+    classify([(ch, s, e, x) for ch in range(n) for s, e, x in cutters[ch].finish()])
+
+
+def _segments_in_turns(segments: list[dict], turns: pd.DataFrame) -> list[dict]:
+    """Engines without windows: cut their segments at the turns; keep only time inside them."""
+    from .analysis import assign_speakers
+
+    if not segments:
+        return []
+    df = assign_speakers(to_frame(segments, file="audio"), turns.drop(columns="file",
+                                                                      errors="ignore"))
+    df = df[df["speaker"].notna()]
+    if df.empty:
+        return []
+    answer = to_response(df, extras=True)
+    return answer if isinstance(answer, list) else [s for v in answer.values() for s in v]

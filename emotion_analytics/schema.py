@@ -27,6 +27,11 @@ the source gives per-class probabilities, and the fixed *dimension* columns (`DI
 A dimension column is present when any row of the source has that dimension; rows without one
 have NaN there.
 
+``adapted`` (bool) is present when `~emotion_analytics.recognise` knew the speakers (``turns=``
+or ``channels="speakers"``): True where the row's probabilities used the speaker's own
+statistics (speaker adaptation, ``adapt=``), False where the window was read alone. Read back
+from CSV it is bool again (nullable ``boolean`` where some rows have no value).
+
 A hand-made table without a ``file`` column is one recording: `normalise` names it
 `UNNAMED_FILE`.
 
@@ -67,6 +72,29 @@ UNNAMED_FILE = "unnamed"
 _CATEGORICAL = ("file", "speaker", "emotion")
 _FLOAT = ("start", "end", "duration", "confidence")
 _OPTIONAL_STRING = ("request_id", "channel")
+_OPTIONAL_BOOL = ("adapted",)
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """True/False (or their CSV spellings) as bool; nullable ``boolean`` when some are missing."""
+    if values.dtype == bool:
+        return values
+
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return pd.NA
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        text = str(v).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise BadResponseError(f"'adapted' must be True or False, got {v!r:.40}")
+
+    out = values.astype(object).map(one).astype("boolean")
+    return out.astype(bool) if not out.isna().any() else out
 
 
 def prob_columns(df: pd.DataFrame) -> list[str]:
@@ -150,6 +178,9 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     out["duration"] = out["end"] - out["start"]
     for c in [*prob_columns(out), *dimension_columns(out)]:
         out[c] = pd.to_numeric(out[c], errors="raise").astype("float64")
+    for c in _OPTIONAL_BOOL:
+        if c in out.columns:
+            out[c] = _as_bool(out[c])
     for c in _OPTIONAL_STRING:
         if c in out.columns:
             out[c] = out[c].astype(object).where(out[c].notna(), None)

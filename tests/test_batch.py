@@ -85,7 +85,7 @@ def test_expand_files_keeps_audio_in_folders(tmp_path):
     assert expand_files([str(tmp_path / "*.wav")]) == [str(tmp_path / "a.wav")]
 
 
-def test_cli_joins_speaker_turns_from_rttm(sample_dir, tmp_path, capsys):
+def test_cli_cuts_windows_inside_speaker_turns(sample_dir, tmp_path, capsys):
     out = tmp_path / "new" / "folder" / "t.csv"  # created as needed
     wav, rttm = sample_dir / "conversation.wav", sample_dir / "conversation.rttm"
     assert main(["analyze", str(wav), "--turns", str(rttm), "-o", str(out)]) == 0
@@ -93,13 +93,16 @@ def test_cli_joins_speaker_turns_from_rttm(sample_dir, tmp_path, capsys):
 
     table = read_table(out)
     turns = read_rttm(rttm)
-    assert set(table["speaker"].dropna()) == set(turns["speaker"])
-    # splitting at turn boundaries keeps the time, and no piece crosses a turn boundary
-    plain = ea.recognise(wav)
-    assert abs(table["duration"].sum() - plain["duration"].sum()) < 1e-6
-    bounds = set(turns["start"]) | set(turns["end"])
-    for start, end in table[["start", "end"]].itertuples(index=False):
-        assert not any(start < b < end for b in bounds)
+    assert len(table) and table["speaker"].notna().all()
+    assert set(table["speaker"]) == set(turns["speaker"])
+    assert table["adapted"].dtype == bool
+    # every row lies inside one turn of its own speaker: no pauses, no change of speaker
+    for speaker, start, end in table[["speaker", "start", "end"]].itertuples(index=False):
+        own = turns[turns["speaker"] == speaker]
+        assert ((own["start"] <= start + 1e-6) & (own["end"] >= end - 1e-6)).any(), (start, end)
     printed = capsys.readouterr().out
-    assert "agent" in printed and "customer" in printed and "(no speaker)" in printed
+    assert "agent" in printed and "customer" in printed and "(no speaker)" not in printed
+    assert main(["analyze", str(wav), "--turns", str(rttm), "--adapt", "off", "-o", str(out),
+                 "--quiet"]) == 0
+    assert not read_table(out)["adapted"].any()
     assert main(["analyze", str(wav), "--turns", str(tmp_path / "none.rttm")]) == 2
