@@ -382,3 +382,90 @@ def test_labels_in_the_hosted_vocabulary(tmp_path, clip):
         assert seg["confidence"] == max(seg["scores"].values())
     assert {r["emotion"] for r in v1} <= set(DEEPAFFECTS_V2)
     assert sum(r["score"] for r in v1) == pytest.approx(1.0, abs=1e-6)
+
+
+# --- dimensions: only when a client asks --------------------------------------------------------
+
+
+class _Dimensional:
+    """A window engine with classes and dimensions (arousal from the window's peak level)."""
+
+    def __new__(cls):
+        import numpy as np
+
+        from emotion_analytics.engines import WindowEngine
+
+        class Dimensional(WindowEngine):
+            name, labels, sample_rate = "dimensional", ("calm", "excited"), 16000
+
+            def predict_proba(self, windows):
+                return np.tile([0.6, 0.4], (len(windows), 1))
+
+            def predict_windows(self, windows):
+                peak = np.array([float(np.abs(w).max()) for w in windows])
+                return self.predict_proba(windows), {
+                    "arousal": np.clip(peak, 0, 1), "valence": np.full(len(windows), 0.25)}
+
+        return Dimensional()
+
+
+@pytest.fixture(scope="module")
+def dimensional(tmp_path_factory):
+    db = tmp_path_factory.mktemp("dimensional") / "jobs.sqlite3"
+    with LiveServer(ServerConfig(jobs_db=db), engine=_Dimensional()) as srv:
+        yield srv
+
+
+DIMENSION_KEYS = {"arousal", "valence", "dominance"}
+
+
+@pytest.fixture(scope="module")
+def speech(sample_dir):
+    """Ten seconds of the real voices of the sample conversation, as WAV bytes."""
+    import io
+
+    import soundfile as sf
+
+    x, rate = sf.read(sample_dir / "conversation.wav", dtype="float32", frames=10 * 16000)
+    buf = io.BytesIO()
+    sf.write(buf, x, rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def test_dimensions_are_left_out_unless_asked(dimensional, speech):
+    plain = requests.post(dimensional.url + V2_SYNC, json={"content": b64(speech)}, timeout=60)
+    assert plain.status_code == 200
+    answer = plain.json()
+    assert answer and all(not (set(seg) & DIMENSION_KEYS) for seg in answer)
+    assert all(set(seg) <= {"emotion", "start", "end", "confidence", "scores"} for seg in answer)
+    asked = requests.post(dimensional.url + V2_SYNC, params={"dimensions": "true"},
+                          json={"content": b64(speech)}, timeout=60).json()
+    assert [(s["start"], s["end"]) for s in asked] == [(s["start"], s["end"]) for s in answer]
+    for seg in asked:
+        assert 0 < seg["arousal"] <= 1 and seg["valence"] == 0.25 and "dominance" not in seg
+    import emotion_analytics as ea
+
+    df = ea.to_frame(asked, file="clip")
+    assert list(df.emotion.dimensions().columns) == ["arousal", "valence"]
+
+
+def test_async_jobs_keep_the_dimensions_choice(dimensional, speech):
+    from emotion_analytics.client import EmotionClient
+
+    client = EmotionClient(dimensional.url)
+    body = {"content": b64(speech)}
+    asked = requests.post(dimensional.url + V2_ASYNC, params={"dimensions": "true"}, json=body)
+    plain = requests.post(dimensional.url + V2_ASYNC, json=body)
+    assert asked.status_code == plain.status_code == 202
+    with_dims = client.wait(asked.json()["request_id"], timeout=60)
+    without = client.wait(plain.json()["request_id"], timeout=60)
+    assert with_dims and all("arousal" in seg for seg in with_dims)
+    assert without and all(not (set(seg) & DIMENSION_KEYS) for seg in without)
+
+
+def test_dimensions_on_v1_is_a_clear_error(dimensional, speech):
+    for path in (V1_SYNC, V1_ASYNC):
+        resp = requests.post(dimensional.url + path, params={"dimensions": "true"},
+                             json={"content": b64(speech)}, timeout=60)
+        fault = assert_fault(resp, 400, "emotion_analytics.BadRequest")
+        assert "v2" in fault["faultstring"]

@@ -142,6 +142,12 @@ def create_app(config: ServerConfig | None = None, *, engine: Any = None) -> Fas
     return app
 
 
+# the answers carry the dimension keys only when a client asks: hosted-shape clients never do
+_DIMENSIONS_QUERY = Query(
+    False, description="v2 only: add arousal, valence and dominance (0..1) to each segment "
+    "when the engine predicts them (this server's extension; off by default)")
+
+
 def _add_version_routes(app: FastAPI, state: ServerState, version: str, authorise) -> None:
     answer_model = list[Segment] if version == "v2" else list[ClipScore]
     sync_path = recognise_path(version, "sync")
@@ -154,8 +160,9 @@ def _add_version_routes(app: FastAPI, state: ServerState, version: str, authoris
               description=f"Analyse base64 audio up to the server's sync limit and answer {what}.",
               responses=error_responses(400, 401, 413, 500),
               operation_id=f"recognise_{version}_sync")
-    def recognise_sync(body: AudioBody, apikey: str | None = Security(authorise)) -> Any:
-        return JSONResponse(state.recognise_sync(body, version))
+    def recognise_sync(body: AudioBody, dimensions: bool = _DIMENSIONS_QUERY,
+                       apikey: str | None = Security(authorise)) -> Any:
+        return JSONResponse(state.recognise_sync(body, version, dimensions=dimensions))
 
     @app.post(async_path, status_code=202, response_model=AsyncAck, tags=[version],
               summary=f"Recognise emotions ({version}, async)",
@@ -168,10 +175,11 @@ def _add_version_routes(app: FastAPI, state: ServerState, version: str, authoris
         webhook: str | None = Query(None, description="URL the answer is POSTed to "
                                     "(optional here: omit it and poll the status endpoint)"),
         request_id: str | None = Query(None, description="Your id for the job (default a UUID4)"),
+        dimensions: bool = _DIMENSIONS_QUERY,
         apikey: str | None = Security(authorise),
     ) -> Any:
         ack = state.submit(body, version=version, api=async_path, webhook=webhook,
-                           request_id=request_id, apikey=apikey)
+                           request_id=request_id, apikey=apikey, dimensions=dimensions)
         return JSONResponse(ack, status_code=202)
 
     @app.get(status_path(version), response_model=JobStatus,

@@ -43,6 +43,10 @@ class Segment(BaseModel):
     end: float
     confidence: float | None = None
     scores: dict[str, float] | None = None
+    # only with ?dimensions=true, from engines that predict them: [0, 1], 0.5 the middle
+    arousal: float | None = None
+    valence: float | None = None
+    dominance: float | None = None
 
 
 class ClipScore(BaseModel):

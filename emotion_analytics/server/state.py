@@ -129,12 +129,23 @@ class ServerState:
             raise Fault(401, "Invalid ApiKey", "oauth.v2.InvalidApiKey")
 
     # the work
-    def analyze(self, data: Any, version: str) -> list[dict]:
+    def analyze(self, data: Any, version: str, *, dimensions: bool = False) -> list[dict]:
         from .. import recognition
+        from ..schema import DIMENSIONS
 
         answer = recognition.answer_v2 if version == "v2" else recognition.answer_v1
         # a cut-off upload is an error here, not a silently shorter answer
-        return answer(data, engine=self.engine, truncated="error", labels=self.config.labels)
+        result = answer(data, engine=self.engine, truncated="error", labels=self.config.labels)
+        if not dimensions:  # the hosted answer's shape unless a client asks (?dimensions=true)
+            result = [{k: v for k, v in seg.items() if k not in DIMENSIONS} for seg in result]
+        return result
+
+    @staticmethod
+    def check_dimensions(version: str, dimensions: bool) -> None:
+        if dimensions and version != "v2":
+            raise Fault(400, "dimensions=true is for the v2 answers (segments); the v1 answer "
+                             "is one score per emotion for the clip: use the v2 path",
+                        "emotion_analytics.BadRequest")
 
     def probe_duration(self, data: bytes) -> float:
         from ..audio import probe
@@ -145,7 +156,9 @@ class ServerState:
             raise Fault(400, f"content is not audio this server can read: {exc}",
                         "emotion_analytics.BadAudio") from exc
 
-    def recognise_sync(self, body: AudioBody, version: str) -> list[dict]:
+    def recognise_sync(self, body: AudioBody, version: str, *,
+                       dimensions: bool = False) -> list[dict]:
+        self.check_dimensions(version, dimensions)
         if body.url is not None:
             detail = " (and content was sent too: send exactly one)" if body.content else ""
             raise Fault(400, "url is supported by the async endpoint only: send the audio "
@@ -173,13 +186,15 @@ class ServerState:
                         "emotion_analytics.AudioTooLong")
         with self._sync_slots:
             try:
-                return self.analyze(data, version)
+                return self.analyze(data, version, dimensions=dimensions)
             except BadAudioError as exc:
                 raise Fault(400, f"the audio cannot be analysed: {exc}",
                             "emotion_analytics.BadAudio") from exc
 
     def submit(self, body: AudioBody, *, version: str, api: str, webhook: str | None,
-               request_id: str | None, apikey: str | None) -> dict[str, str]:
+               request_id: str | None, apikey: str | None,
+               dimensions: bool = False) -> dict[str, str]:
+        self.check_dimensions(version, dimensions)
         if (body.content is None) == (body.url is None):
             raise Fault(400, "send exactly one of content (base64 audio) and url; "
                              + ("both were sent" if body.content is not None else
@@ -204,7 +219,7 @@ class ServerState:
         job = new_job(request_id or str(uuid.uuid4()), api=api, version=version, audio=data,
                       url=body.url, webhook=webhook, key_id=key_fingerprint(apikey),
                       options={"encoding": body.encoding, "sampleRate": body.sampleRate,
-                               "languageCode": body.languageCode})
+                               "languageCode": body.languageCode, "dimensions": dimensions})
         try:
             self.store.add(job)
         except DuplicateJobError as exc:
@@ -224,7 +239,8 @@ class ServerState:
             except (FetchError, UnsafeURLError) as exc:
                 raise JobFailure(str(exc), "emotion_analytics.FetchFailed") from exc
         try:
-            return self.analyze(data, job.version)
+            return self.analyze(data, job.version,
+                                dimensions=bool(job.options.get("dimensions", False)))
         except BadAudioError as exc:
             raise JobFailure(f"the audio cannot be analysed: {exc}",
                              "emotion_analytics.BadAudio") from exc
