@@ -223,6 +223,10 @@ def test_analyze_prints_the_agreement_with_the_truth(sample_dir, tmp_path, capsy
         value = expected.loc[("conversation.wav", speaker), "emotion_agreement"]
         assert float(rows[speaker][-1 - ("arousal" in table)]) == pytest.approx(value, abs=0.006)
     assert "all" in rest and "in the embedded model's training data" in rest
+    # arousal is shown (the summary's mean, the agreement's share) when the engine gives it
+    gives_arousal = "arousal" in table and bool(table["arousal"].notna().any())
+    assert ("arousal" in head.splitlines()[1]) == gives_arousal
+    assert ("arousal" in rest.splitlines()[1]) == gives_arousal
     assert "MODEL_CARD.md" in rest
 
 
