@@ -7,7 +7,6 @@ import shutil
 import pandas as pd
 import pytest
 
-import emotion_analytics as ea
 from emotion_analytics import io as table_io
 from emotion_analytics.batch import analyze_files, expand_files
 from emotion_analytics.cli import main
