@@ -1,7 +1,8 @@
 """The ``emotion-analytics`` command line: ``analyze``, ``serve`` and ``train``.
 
-Each sub-command lives in the module that does the work; this file only wires them up.
-Those modules keep their top-level imports light so that ``--help`` is instant.
+Each sub-command is a module of `emotion_analytics.commands` (argument parsing, printing and
+exit codes); the work is done by the library. This file only wires them up. The command
+modules keep their top-level imports light so that ``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from .errors import EmotionAnalyticsError
 
 #: sub-command -> (module with ``add_arguments(parser)`` and ``run(args) -> int``, help line)
 COMMANDS = {
-    "analyze": ("emotion_analytics.batch", "analyse audio files into an emotion table and plots"),
+    "analyze": ("emotion_analytics.commands.analyze",
+                "analyse audio files into an emotion table and plots"),
     "serve": ("emotion_analytics.commands.serve", "run the DeepAffects-compatible emotion API"),
     "train": ("emotion_analytics.model.train", "train or evaluate the embedded emotion model"),
 }

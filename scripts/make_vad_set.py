@@ -139,7 +139,7 @@ def _note(f0: float, n: int, rng: np.random.Generator, partials: int) -> np.ndar
     for k in range(1, partials + 1):
         if f0 * k < RATE / 2 - 200:
             x += np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) / k ** tilt
-    attack = max(1, int(rng.uniform(0.005, 0.06) * RATE))
+    attack = min(n, max(1, int(rng.uniform(0.005, 0.06) * RATE)))
     env = np.ones(n)
     env[:attack] = np.linspace(0, 1, attack)
     if rng.random() < 0.6:  # plucked / struck: decays

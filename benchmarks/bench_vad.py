@@ -1,0 +1,305 @@
+"""Speech detection on a labelled speech / non-speech set: precision, recall, F1 and speed.
+
+    taskset -c 0 .venv/bin/python benchmarks/bench_vad.py [--emodb ../shared/data/emodb]
+        [--seed 0] [--speed-seconds 600]
+
+The set is `scripts/make_vad_set.py`'s (EmoDB clips and 0.5-3 s cuts at -45..0 dBFS, half of
+them in noise at 5-20 dB SNR; generated silence, noises, hum, clicks, tones and music), built on
+the first run and cached under ``out/vad_set/``. Without EmoDB only the non-speech rows count.
+
+Detectors:
+
+* ``energy floor (before)``: the detector the project had before (frame energy 12 dB over the
+  recording's 10th-percentile level, spectral flatness below 0.5), kept here as the baseline;
+* ``SpeechDetector``: `emotion_analytics.segmentation.SpeechDetector` (numpy, the default);
+* ``webrtcvad``: ``webrtcvad-wheels`` (GMM, 30 ms frames, aggressiveness 3);
+* ``silero-vad``: the ONNX model shipped inside the ``silero-vad`` package, run with
+  ``onnxruntime`` (one thread, 32 ms chunks, probability > 0.5);
+* ``ten-vad``: ``ten-vad`` (16 ms hops, probability > 0.5).
+
+A library that is not installed is skipped. Install them with ``pip install -e ".[vad]"`` and
+``pip install --no-deps silero-vad`` (its own requirement is PyTorch, which the ONNX model does
+not need).
+
+Clip level: a clip counts as speech when at least one of its analysis windows
+(`segmentation.plan_windows`, 3 s) is speech, as ``recognise`` decides it: our detectors answer
+with ``is_speech``; for the libraries a window is speech when its speech frames reach the same
+amount `SpeechDetector` needs (:data:`MIN_SPEECH_FRACTION` of the window, at least
+:data:`MIN_SPEECH_SECONDS`, at most the window). Frame level: every 10 ms of truth against the
+detector's frame that holds its middle. Speed: seconds of audio per second of compute, one
+process on one core (``taskset -c 0``), on the first ``--speed-seconds`` of the set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import make_vad_set as vs  # noqa: E402
+
+from emotion_analytics import segmentation as seg  # noqa: E402
+
+RATE = vs.RATE
+
+
+# ------------------------------------------------------------------ detectors
+
+
+class EnergyFloor:
+    """The detector before: energy over the recording's 10th-percentile floor + flatness."""
+
+    name = "energy floor (before)"
+    hop = 0.02
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        f = seg._frames(x, int(self.hop * RATE))
+        db = _levels_db(f)
+        if db.size == 0:
+            return np.zeros(0, bool)
+        floor = np.floor(np.percentile(db, 10) * 2) / 2  # the old histogram's 0.5 dB steps
+        loud = db > max(floor + 12.0, -90.0)
+        out = np.zeros(db.size, bool)
+        if loud.any():
+            out[loud] = _flatness(f[loud]) < 0.5
+        return out
+
+    def windows(self, x: np.ndarray) -> list[bool]:
+        f = seg._frames(x, int(self.hop * RATE))
+        db = _levels_db(f)
+        floor = np.floor(np.percentile(db, 10) * 2) / 2 if db.size else -np.inf
+        thr = max(floor + 12.0, -90.0)
+        out = []
+        for s, e in seg.plan_windows(x.size, RATE):
+            w = seg._frames(x[s:e], int(self.hop * RATE))
+            if w.shape[0] == 0:
+                out.append(False)
+                continue
+            loud = _levels_db(w) > thr
+            need = min(max(0.15 * w.shape[0], 0.25 / self.hop), w.shape[0])
+            ok = loud.sum() >= need and (_flatness(w[loud]) < 0.5).sum() >= need
+            out.append(bool(ok))
+        return out
+
+
+def _levels_db(frames: np.ndarray) -> np.ndarray:
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / max(frames.shape[1], 1)
+    return 10.0 * np.log10(power + 1e-13)
+
+
+def _flatness(frames: np.ndarray) -> np.ndarray:
+    spec = np.abs(np.fft.rfft(frames * np.hanning(frames.shape[1]), axis=1)) ** 2
+    spec = spec[:, 1:] + 1e-12
+    return np.exp(np.mean(np.log(spec), axis=1)) / np.mean(spec, axis=1)
+
+
+class Ours:
+    """`segmentation.SpeechDetector`, as recognise uses it."""
+
+    name = "SpeechDetector"
+
+    def __init__(self):
+        self.hop = seg.SpeechDetector(RATE).frame_seconds
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        return seg.SpeechDetector(RATE).speech_frames(x)
+
+    def windows(self, x: np.ndarray) -> list[bool]:
+        vad = seg.SpeechDetector(RATE)
+        vad.observe(x)
+        return [vad.is_speech(x[s:e]) for s, e in seg.plan_windows(x.size, RATE)]
+
+
+class _Library:
+    hop: float
+
+    def windows(self, x: np.ndarray) -> list[bool]:
+        flags = self.frames(x)
+        out = []
+        for s, e in seg.plan_windows(x.size, RATE):
+            a, b = int(s / RATE / self.hop), int(e / RATE / self.hop)
+            n = max(b - a, 1)
+            need = min(max(seg.MIN_SPEECH_FRACTION * n, seg.MIN_SPEECH_SECONDS / self.hop), n)
+            out.append(bool(flags[a:b].sum() >= need))
+        return out
+
+
+def _pcm16(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, -1, 32767 / 32768) * 32768).astype(np.int16)
+
+
+class WebRTC(_Library):
+    name = "webrtcvad (mode 3)"
+    hop = 0.03
+
+    def __init__(self, mode: int = 3):
+        import webrtcvad
+
+        self.vad = webrtcvad.Vad(mode)
+        self.name = f"webrtcvad (mode {mode})"
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        n = int(self.hop * RATE)
+        pcm = _pcm16(x)
+        k = pcm.size // n
+        return np.array([self.vad.is_speech(pcm[i * n:(i + 1) * n].tobytes(), RATE)
+                         for i in range(k)], bool)
+
+
+class Silero(_Library):
+    name = "silero-vad (ONNX)"
+    hop = 512 / RATE
+
+    def __init__(self):
+        import onnxruntime as ort
+        import silero_vad
+
+        path = Path(silero_vad.__file__).parent / "data" / "silero_vad.onnx"
+        opts = ort.SessionOptions()
+        opts.inter_op_num_threads = opts.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        state = np.zeros((2, 1, 128), np.float32)
+        context = np.zeros((1, 64), np.float32)
+        sr = np.array(RATE, np.int64)
+        k = x.size // 512
+        out = np.zeros(k, bool)
+        for i in range(k):
+            chunk = np.concatenate([context, x[None, i * 512:(i + 1) * 512]], axis=1)
+            prob, state = self.session.run(None, {"input": chunk.astype(np.float32),
+                                                  "state": state, "sr": sr})
+            context = chunk[:, -64:]
+            out[i] = prob.item() > 0.5
+        return out
+
+
+class TenVAD(_Library):
+    name = "ten-vad"
+    hop = 256 / RATE
+
+    def __init__(self):
+        from ten_vad import TenVad
+
+        TenVad(hop_size=256, threshold=0.5)  # its library needs libc++ on Linux
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        from ten_vad import TenVad
+
+        vad = TenVad(hop_size=256, threshold=0.5)
+        pcm = _pcm16(x)
+        k = pcm.size // 256
+        return np.array([vad.process(pcm[i * 256:(i + 1) * 256])[1] == 1 for i in range(k)],
+                        bool)
+
+
+def detectors() -> list:
+    out = [EnergyFloor()] + ([Ours()] if hasattr(seg.SpeechDetector, "speech_frames") else [])
+    for make in (WebRTC, Silero, TenVAD):
+        try:
+            out.append(make())
+        except (ImportError, OSError) as e:
+            print(f"skipped {make.name}: {e}", file=sys.stderr)
+    return out
+
+
+# ------------------------------------------------------------------ scoring
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def frame_counts(truth: np.ndarray, flags: np.ndarray, hop: float) -> tuple[int, int, int]:
+    mid = (np.arange(truth.size) + 0.5) * vs.TRUTH_HOP
+    idx = (mid / hop).astype(int)
+    got = np.zeros(truth.size, bool)
+    ok = idx < flags.size
+    got[ok] = flags[idx[ok]]
+    return (int((got & truth).sum()), int((got & ~truth).sum()), int((~got & truth).sum()))
+
+
+def evaluate(det, items) -> dict:
+    ft = ct = np.zeros(3, np.int64)
+    per_kind: dict[str, list[bool]] = {}
+    for it in items:
+        ft = ft + np.array(frame_counts(it.frames, det.frames(it.audio), det.hop))
+        said = any(det.windows(it.audio))
+        ct = ct + np.array([said and it.speech, said and not it.speech, it.speech and not said])
+        key = it.kind if not it.speech else ("speech in noise" if "noise" in it.info
+                                             else "clean speech")
+        per_kind.setdefault(key, []).append(said)
+    return {"frame": prf(*ft), "clip": prf(*ct), "kinds": per_kind}
+
+
+def speed(det, items, seconds: float) -> float:
+    audio, total = [], 0.0
+    for it in items:
+        if total >= seconds:
+            break
+        audio.append(it.audio)
+        total += it.seconds
+    start = time.perf_counter()
+    for x in audio:
+        det.windows(x)
+    return total / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--emodb", type=Path, default=vs.EMODB)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--speed-seconds", type=float, default=600.0)
+    ap.add_argument("--only", default=None, help="run only detectors whose name contains this")
+    args = ap.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    items = vs.load_set(args.emodb, seed=args.seed)
+    n_sp = sum(it.speech for it in items)
+    print(f"set: {n_sp} speech clips, {len(items) - n_sp} non-speech clips, "
+          f"{sum(it.seconds for it in items) / 60:.0f} min (seed {args.seed})")
+    if n_sp == 0:
+        print("EmoDB not found: only the non-speech clips are scored", file=sys.stderr)
+    rng = np.random.default_rng(args.seed)
+    shuffled = [items[i] for i in rng.permutation(len(items))]
+    rows = []
+    for det in detectors():
+        if args.only and args.only not in det.name:
+            continue
+        r = evaluate(det, items)
+        r["speed"] = speed(det, shuffled, args.speed_seconds)
+        rows.append((det.name, r))
+    print(f"\n{'detector':24s} {'frame P':>8s} {'R':>6s} {'F1':>6s}   {'clip P':>7s} {'R':>6s} "
+          f"{'F1':>6s}   {'x real time':>11s}")
+    for name, r in rows:
+        (fp, fr, ff), (cp, cr, cf) = r["frame"], r["clip"]
+        print(f"{name:24s} {fp:8.3f} {fr:6.3f} {ff:6.3f}   {cp:7.3f} {cr:6.3f} {cf:6.3f}   "
+              f"{r['speed']:10.0f}x")
+    kinds = list(rows[0][1]["kinds"]) if rows else []
+    print("\nclips said to hold speech, by kind (speech: recall; non-speech: false alarms)")
+    print(f"{'kind':16s}" + "".join(f"{name[:14]:>16s}" for name, _ in rows))
+    for k in kinds:
+        cells = []
+        for _, r in rows:
+            v = r["kinds"][k]
+            cells.append(f"{sum(v):5d}/{len(v):<5d}")
+        print(f"{k:16s}" + "".join(f"{c:>16s}" for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Speech detection on generated audio: speech at any level kept, non-speech gives nothing.
+
+The sounds come from ``scripts/make_vad_set.py`` (the benchmark's set), seeded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import emotion_analytics as ea
+from emotion_analytics.segmentation import SpeechDetector, plan_windows
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("make_vad_set",
+                                               REPO / "scripts" / "make_vad_set.py")
+vs = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("make_vad_set", vs)
+_spec.loader.exec_module(vs)
+
+SR = vs.RATE
+
+
+def _speech_windows(x: np.ndarray) -> list[bool]:
+    """What recognise decides for each window of a recording."""
+    vad = SpeechDetector(SR)
+    vad.observe(x)
+    return [vad.is_speech(x[s:e]) for s, e in plan_windows(x.size, SR)]
+
+
+#: Generated sounds that still fool the detector now and then (chords and note sequences
+#: whose held vowels-like notes beat): at most this many of the 7 drawn here may give speech.
+#: Every other kind must give none. See benchmarks/README.md for the measured rates.
+KNOWN_CONFUSIONS = {"chords": 1, "melody": 1}
+
+
+@pytest.mark.parametrize("kind", vs.NON_SPEECH_KINDS)
+def test_generated_non_speech_gives_no_segment(kind):
+    rng = np.random.default_rng(sum(map(ord, kind)))
+    said = sum(any(_speech_windows(vs.make_non_speech(rng, kind, float(rng.uniform(0.5, 8.0)))))
+               for _ in range(6))
+    x = vs.make_non_speech(rng, kind, 4.0)
+    said += not ea.recognise(x, sample_rate=SR).empty
+    assert said <= KNOWN_CONFUSIONS.get(kind, 0), f"{said} of 7 {kind} sounds gave speech"
+
+
+@pytest.mark.emodb
+def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
+    """Each clip, and a 0.5-3 s cut of it, at two seeded gains each from -45 to 0 dBFS.
+
+    The goal is every piece; today 110 of 2,140 are missed (slow, steady sad and bored
+    speech, whose held vowels look like held notes), so the test holds that floor.
+    """
+    rng = np.random.default_rng(13)
+    clips = vs.read_emodb(emodb)
+    missed = []
+    for name, clean in clips:
+        s, e = vs.cut_speech(rng, clean, rng.uniform(*vs.CUT_RANGE))
+        for piece in (clean, clean[s:e]):
+            for gain in rng.uniform(*vs.GAIN_RANGE, size=2):
+                x = vs.speech_item(rng, name, piece, gain=gain).audio
+                if not any(_speech_windows(x)):
+                    missed.append((name, piece.size / SR, round(gain, 1)))
+    assert len(missed) <= 0.055 * 4 * len(clips), (
+        f"{len(missed)} of {4 * len(clips)} speech pieces gave no speech: {missed[:20]}")
+
+
+@pytest.mark.emodb
+def test_recognise_keeps_short_continuous_speech(emodb):
+    """Through recognise: seeded clips and cuts at seeded gains give a segment (goal: all)."""
+    rng = np.random.default_rng(7)
+    clips = vs.read_emodb(emodb)
+    found = []
+    for i in rng.choice(len(clips), 12, replace=False):
+        name, clean = clips[i]
+        s, e = vs.cut_speech(rng, clean, rng.uniform(*vs.CUT_RANGE))
+        for piece in (clean, clean[s:e]):
+            x = vs.speech_item(rng, name, piece, gain=rng.uniform(*vs.GAIN_RANGE)).audio
+            found.append(len(ea.recognise(x, sample_rate=SR)) >= 1)
+    assert sum(found) >= 0.85 * len(found), f"{len(found) - sum(found)} of {len(found)} missed"
+
+
+@pytest.mark.emodb
+def test_speech_in_noise_at_5_db_snr_is_kept(emodb):
+    rng = np.random.default_rng(5)
+    clips = vs.read_emodb(emodb)
+    kept = total = 0
+    for i in rng.choice(len(clips), 40, replace=False):
+        name, clean = clips[i]
+        noise = vs.NOISE_KINDS[int(i) % len(vs.NOISE_KINDS)]
+        x = vs.speech_item(rng, name, clean, gain=-20.0, noise=noise, snr=5.0).audio
+        kept += any(_speech_windows(x))
+        total += 1
+    assert kept >= total - 1, f"{total - kept} of {total} clips at 5 dB SNR gave no speech"
+
+
+def test_the_set_script_labels_frames_and_clips():
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    clean = np.sin(2 * np.pi * 150 * t) * (t > 0.5)
+    item = vs.speech_item(rng, "x", clean, gain=-30.0, noise="white", snr=10.0)
+    assert item.speech and item.frames.size == 100
+    assert not item.frames[:50].any() and item.frames[50:].all()
+    assert abs(vs._db(item.audio) - (-30 + 10 * np.log10(1 + 0.1))) < 0.5
