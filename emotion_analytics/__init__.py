@@ -37,7 +37,7 @@ __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import emotion_analytics` stays fast.
 _LAZY = {
-    "recognise": "emotion_analytics.recognition",
+    "recognise": "emotion_analytics.batch",
     "analyze_files": "emotion_analytics.batch",
     "EmotionClient": "emotion_analytics.client",
     "get_engine": "emotion_analytics.engines",

@@ -1,15 +1,15 @@
-"""Many recordings in, one table out: the ``analyze`` command and `analyze_files`.
+"""Many recordings in, one table out: `analyze_files` and the public `recognise`.
 
-``emotion-analytics analyze FILES... -o table.csv --plot timeline.png`` runs an engine on
-every file (in parallel with ``--jobs``, or as tasks on a Dask cluster with ``--scheduler``),
-writes one table (CSV or Parquet by extension), draws a timeline, and prints a short summary
-per file and speaker. A file that fails is reported at the end; the other files' results are
-kept and written, and the exit code is 1.
+`analyze_files` runs an engine over many recordings, here, in worker processes or as tasks on a
+Dask cluster, and keeps going when some fail. `recognise` is the package's entry point for one
+recording or many: a list goes through `analyze_files`, one recording through
+`emotion_analytics.recognition.recognise`. This module imports `recognition`, never the other
+way round. The ``analyze`` command that prints and draws is `emotion_analytics.commands.analyze`.
 """
 
 from __future__ import annotations
 
-import argparse
+import functools
 import glob
 import os
 import sys
@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BatchResult", "analyze_files", "add_arguments", "run", "AUDIO_SUFFIXES"]
+import numpy as np
+import pandas as pd
+
+from .audio import AudioSource
+from .engines.base import Engine
+from .errors import BadAudioError
+from .recognition import _is_array_pair
+from .recognition import recognise as _recognise_one
+
+__all__ = ["BatchResult", "analyze_files", "recognise", "expand_files", "AUDIO_SUFFIXES"]
 
 #: File name endings taken from a folder given on the command line.
 AUDIO_SUFFIXES = (
@@ -53,21 +62,42 @@ def _analyze_one(source: Any, engine: Any, settings: dict, options: dict, turns:
     """Worker: ``(name, table or None, error message or None)``; never raises."""
     from .audio import source_name
     from .errors import EmotionAnalyticsError
-    from .recognition import recognise
 
     name = source_name(source)
     try:
-        return name, recognise(source, engine=engine, turns=turns, **settings, **options), None
+        return name, _recognise_one(source, engine=engine, turns=turns, **settings, **options), None
     except EmotionAnalyticsError as exc:
         return name, None, str(exc)
     except Exception as exc:  # a bug or an engine's own failure: report it, keep the others
         return name, None, f"unexpected {type(exc).__name__}: {exc}"
 
 
+@functools.wraps(_recognise_one)
+def recognise(source: Any, **settings: Any) -> pd.DataFrame:
+    if isinstance(source, list) or (isinstance(source, tuple) and not _is_array_pair(source)):
+        return _recognise_many(list(source), **settings)
+    return _recognise_one(source, **settings)
+
+
+def _recognise_many(sources: list, *, progress: Any = None, **settings: Any) -> pd.DataFrame:
+    """One table over many recordings; raises when any failed (`analyze_files` does not)."""
+    if not sources:
+        raise BadAudioError("no recordings given: the list is empty")
+    result = analyze_files(sources, progress=bool(progress), **settings)
+    if result.failures:
+        listed = "; ".join(f"{k}: {v}" for k, v in list(result.failures.items())[:3])
+        more = "" if len(result.failures) <= 3 else f" (and {len(result.failures) - 3} more)"
+        raise BadAudioError(
+            f"{len(result.failures)} of {len(sources)} recordings failed: {listed}{more}. "
+            "Use emotion_analytics.analyze_files() to keep the other files' results."
+        )
+    return result.table
+
+
 def analyze_files(
-    sources: Iterable[Any],
+    sources: Iterable[AudioSource | np.ndarray],
     *,
-    engine: Any = "local",
+    engine: str | Engine = "local",
     channels: str = "mono",
     window: float = 3.0,
     hop: float | None = None,
@@ -137,8 +167,6 @@ def analyze_files(
 
 def _split_turns(sources: list, turns: Any) -> list:
     """Each source's own speaker turns (None: no turns for it)."""
-    import warnings
-
     import pandas as pd
 
     if turns is None:
@@ -271,54 +299,6 @@ def _collect(results, engine) -> BatchResult:
     return BatchResult(table, failures)
 
 
-# --------------------------------------------------------------------------------------------
-# command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``analyze`` sub-command's options."""
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="audio files, folders (their audio files) or glob patterns")
-    parser.add_argument("-o", "--output", metavar="TABLE",
-                        help="write the table here: .csv or .parquet")
-    parser.add_argument("--plot", metavar="PNG", help="draw the emotion timeline into this image")
-    parser.add_argument("--engine", default="local",
-                        help="'local' (embedded model, default) or "
-                             "'transformers:<model id or path>'")
-    parser.add_argument("--window", type=float, default=3.0,
-                        help="window length in seconds (default 3)")
-    parser.add_argument("--hop", type=float, default=None,
-                        help="step between windows in seconds (default: the window length)")
-    parser.add_argument("--channels", choices=("mono", "speakers"), default="mono",
-                        help="'speakers': one speaker per channel of a stereo call")
-    parser.add_argument("--turns", nargs="+", metavar="RTTM", default=[],
-                        help="speaker turns (RTTM files, e.g. from a diarizer): windows are cut "
-                             "inside each speaker's turns and labelled with the speaker; a turn "
-                             "file's recording name matches the audio file's name without "
-                             "folder and extension")
-    parser.add_argument("--adapt", choices=("auto", "on", "off"), default="auto",
-                        help="adapt to each known speaker (--turns or --channels speakers): "
-                             "'auto' (default) when the speaker's windows show a range of "
-                             "emotions, 'on' always, 'off' never")
-    parser.add_argument("--truth", nargs="+", metavar="CSV", default=[],
-                        help="true labels (CSV: file,speaker,start,end,emotion, e.g. "
-                             "data/*.truth.csv): print how far the answer agrees with them, "
-                             "per file and speaker, weighted by time")
-    parser.add_argument("--labels", choices=["deepaffects"], default=None,
-                        help="map the engine's labels onto the hosted API's vocabulary "
-                             "(anger, excited, frustration, happy, sad, neutral)")
-    parser.add_argument("--merge", action="store_true",
-                        help="merge adjacent windows with the same emotion")
-    parser.add_argument("--keep-non-speech", action="store_true",
-                        help="keep non-speech windows, with no emotion")
-    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                        help="files analysed in parallel (processes; default 1)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="run files as tasks on this Dask scheduler (needs the dask extra)")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="no progress bar and no summary")
-
-
 def expand_files(patterns: Sequence[str]) -> list[str]:
     """Paths from command-line arguments: folders give their audio files, globs expand.
 
@@ -335,140 +315,3 @@ def expand_files(patterns: Sequence[str]) -> list[str]:
         else:
             out.append(pattern)  # a missing file is reported as that file's failure
     return out
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``emotion-analytics analyze``; 0 if every file worked, 1 if any failed."""
-    from .errors import EmotionAnalyticsError
-
-    files = expand_files(args.files)
-    if not files:
-        raise EmotionAnalyticsError(f"no audio files found in {args.files}")
-    if args.jobs < 1:
-        raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
-    show = not args.quiet and sys.stderr.isatty()
-    turns = _read_turns(args.turns) if args.turns else None
-    adapt = {"auto": "auto", "on": True, "off": False}[getattr(args, "adapt", "auto")]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = analyze_files(
-            files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
-            merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
-            scheduler=args.scheduler, progress=show, labels=args.labels, turns=turns,
-            adapt=adapt,
-        )
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
-    table = result.table
-    for path in (args.output, args.plot):  # create out/ and the like, as users expect
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if args.output:
-        _write(table, args.output)
-    if args.plot:
-        _plot(table, args.plot)
-    if not args.quiet:
-        _print_summary(table, len(files) - len(result.failures))
-        if args.output:
-            print(f"table: {args.output} ({len(table)} segments)")
-        if args.plot:
-            print(f"timeline: {args.plot}")
-    if args.truth:
-        _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
-    for name, message in result.failures.items():
-        print(f"failed: {name}: {message}", file=sys.stderr)
-    if result.failures:
-        print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _read_turns(paths: Sequence[str]):
-    """The speaker turns of these RTTM files, as one table."""
-    import pandas as pd
-
-    from . import io as table_io
-
-    return pd.concat([table_io.read_rttm(p) for p in expand_files(paths)], ignore_index=True)
-
-
-def _print_agreement(table, paths: Sequence[str], *, labels, engine) -> None:
-    """Print how far the table agrees with the truth files, per file and speaker and overall."""
-    import pandas as pd
-
-    from .agreement import agreement, read_truth
-
-    files = expand_files(paths)
-    truth = pd.concat([read_truth(p) for p in files], ignore_index=True)
-    per = agreement(table, truth, by=["file", "speaker"], labels=labels)
-    overall = agreement(table, truth, by=None, labels=labels)
-    overall.index = pd.MultiIndex.from_tuples([("all", "")], names=per.index.names)
-    shown = pd.concat([per, overall])
-    cols = ["seconds", "emotion_agreement"]
-    if shown["arousal_agreement"].notna().any():
-        cols.append("arousal_agreement")
-    shown = shown[cols].rename(columns={"emotion_agreement": "emotion",
-                                        "arousal_agreement": "arousal"})
-    print(f"agreement with the truth ({', '.join(files)}): share of the true speech time "
-          "labelled with the true emotion" + (" and arousal" if "arousal" in shown else ""))
-    print(shown.round({"seconds": 1, "emotion": 2, "arousal": 2}).reset_index()
-          .to_string(index=False))
-    corpora = truth["corpus"].astype(str).str.lower() if "corpus" in truth else pd.Series()
-    if engine == "local" and corpora.eq("emodb").any():
-        print("note: these EmoDB speakers are in the embedded model's training data, so this "
-              "agreement is optimistic; the leave-one-speaker-out numbers in MODEL_CARD.md are "
-              "the estimate for voices it has never heard")
-
-
-def _write(table, path: str) -> None:
-    from . import io as table_io
-
-    table_io.write_table(table, path)
-
-
-def _plot(table, path: str) -> None:
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    lanes = max(1, table.groupby(["file", "speaker"], observed=True, dropna=False).ngroups)
-    # each file's arousal per speaker under the emotions, when the engine gives arousal
-    # (one panel per file, up to four)
-    with_arousal = ([] if "arousal" not in table.columns else
-                    [f for f, part in table.groupby("file", observed=True, sort=False)
-                     if part["arousal"].notna().any()])
-    panels = with_arousal if len(with_arousal) <= 4 else [None]
-    heights = [1.2 + 0.45 * lanes] + [2.0] * len(panels) * bool(with_arousal)
-    fig = Figure(figsize=(11, sum(heights)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(len(heights), 1, sharex=True, height_ratios=heights))
-    ax = axes[0]
-    if len(table):
-        table.emotion.timeline(ax=ax)
-        if with_arousal:
-            from .plotting import dimension_timeline
-
-            for f, low in zip(panels, axes[1:], strict=True):
-                part = table if f is None else table[table["file"] == f]
-                dimension_timeline(part, dimension="arousal", ax=low,
-                                   title=None if f is None else str(f))
-            for upper in axes[:-1]:
-                upper.set_xlabel("")
-    else:
-        ax.text(0.5, 0.5, "no speech found", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-    fig.savefig(path, dpi=120)
-
-
-def _print_summary(table, n_files: int) -> None:
-    if table.empty:
-        print(f"{n_files} file(s) analysed: no speech found")
-        return
-    summary = table.emotion.summary()
-    cols = ["seconds", "segments", "dominant", "dominant_share"]
-    if "arousal" in summary.columns and summary["arousal"].notna().any():
-        cols.append("arousal")  # the time-weighted mean: 0 calm ... 1 aroused
-    with_speech = table["file"].nunique()
-    print(f"{n_files} file(s) analysed, {with_speech} with speech:")
-    shown = summary[cols].round({"seconds": 1, "dominant_share": 2, "arousal": 2}).reset_index()
-    if "speaker" in shown.columns:  # a file analysed without speakers
-        shown["speaker"] = shown["speaker"].astype(object).fillna("-")
-    print(shown.to_string(index=False))

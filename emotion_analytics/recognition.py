@@ -6,6 +6,10 @@ each block in one call (`emotion_analytics.segmentation`), so a three-hour file 
 memory than a three-minute one; other engines (an `EmotionClient`, your own) get the audio in
 pieces of :data:`ENGINE_CHUNK_SECONDS`. The segments become one tidy table through
 `emotion_analytics.to_frame`.
+
+This module handles one recording; `emotion_analytics.recognise` (`emotion_analytics.batch`)
+takes one or many, and sends a list through `emotion_analytics.batch.analyze_files`. The
+dependency goes one way: batch imports recognition.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .audio import AudioStream, stream
-from .errors import BadAudioError, EmotionAnalyticsError
+from .audio import AudioSource, AudioStream, stream
+from .engines.base import Engine
+from .errors import BadAudioError, EmotionAnalyticsError, UsageError
 from .responses import to_frame, to_response
 from .schema import PROB_PREFIX, empty_frame, normalise
 from .segmentation import WindowCutter, segment_blocks
@@ -36,9 +41,9 @@ Progress = bool | Callable[[float, float], None] | None
 
 
 def recognise(
-    source: Any,
+    source: AudioSource | np.ndarray | Sequence[AudioSource],
     *,
-    engine: Any = "local",
+    engine: str | Engine = "local",
     sample_rate: int | None = None,
     channels: str = "mono",
     window: float = 3.0,
@@ -157,10 +162,10 @@ def recognise(
     from .model.adaptation import resolve_adapt
 
     resolve_adapt(adapt)  # a clear error before any decoding
-    if isinstance(source, (list, tuple)) and not _is_array_pair(source):
-        return _recognise_many(list(source), engine=engine, progress=progress,
-                               scheduler=scheduler, settings=settings, options=options,
-                               turns=turns)
+    if isinstance(source, list) or (isinstance(source, tuple) and not _is_array_pair(source)):
+        raise UsageError("recognition.recognise takes one recording: give a list of recordings "
+                         "to emotion_analytics.recognise (or analyze_files)")
+    del scheduler  # many recordings only: emotion_analytics.batch
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise BadAudioError("a numpy array needs its rate: recognise(array, sample_rate=...)")
@@ -289,23 +294,6 @@ def _file_name(source: Any) -> str:
     if isinstance(name, str) and not isinstance(source, tuple):
         return name
     return "audio"
-
-
-def _recognise_many(sources: list, *, engine, progress, scheduler, settings, options, turns):
-    from .batch import analyze_files
-
-    if not sources:
-        raise BadAudioError("no recordings given: the list is empty")
-    result = analyze_files(sources, engine=engine, progress=bool(progress), scheduler=scheduler,
-                           turns=turns, **settings, **options)
-    if result.failures:
-        listed = "; ".join(f"{k}: {v}" for k, v in list(result.failures.items())[:3])
-        more = "" if len(result.failures) <= 3 else f" (and {len(result.failures) - 3} more)"
-        raise BadAudioError(
-            f"{len(result.failures)} of {len(sources)} recordings failed: {listed}{more}. "
-            "Use emotion_analytics.batch.analyze_files() to keep the other files' results."
-        )
-    return result.table
 
 
 def _progress_callback(progress: Progress, total: float, name: str):

@@ -1,0 +1,202 @@
+"""The ``emotion-analytics analyze`` sub-command: its options, printing and exit code.
+
+``emotion-analytics analyze FILES... -o table.csv --plot timeline.png`` runs an engine on
+every file (in parallel with ``--jobs``, or as tasks on a Dask cluster with ``--scheduler``),
+writes one table (CSV or Parquet by extension), draws a timeline, and prints a short summary
+per file and speaker. A file that fails is reported at the end; the other files' results are
+kept and written, and the exit code is 1.
+
+The work is `emotion_analytics.batch.analyze_files`; this module only parses, prints and
+draws. Its imports are light, so ``--help`` is instant.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> add_arguments(parser)
+>>> parser.parse_args(["a.wav", "--turns", "a.rttm", "--jobs", "2"]).jobs
+2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import EmotionAnalyticsError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``analyze`` sub-command's options."""
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="audio files, folders (their audio files) or glob patterns")
+    parser.add_argument("-o", "--output", metavar="TABLE",
+                        help="write the table here: .csv or .parquet")
+    parser.add_argument("--plot", metavar="PNG", help="draw the emotion timeline into this image")
+    parser.add_argument("--engine", default="local",
+                        help="'local' (embedded model, default) or "
+                             "'transformers:<model id or path>'")
+    parser.add_argument("--window", type=float, default=3.0,
+                        help="window length in seconds (default 3)")
+    parser.add_argument("--hop", type=float, default=None,
+                        help="step between windows in seconds (default: the window length)")
+    parser.add_argument("--channels", choices=("mono", "speakers"), default="mono",
+                        help="'speakers': one speaker per channel of a stereo call")
+    parser.add_argument("--turns", nargs="+", metavar="RTTM", default=[],
+                        help="speaker turns (RTTM files, e.g. from a diarizer): windows are cut "
+                             "inside each speaker's turns and labelled with the speaker; a turn "
+                             "file's recording name matches the audio file's name without "
+                             "folder and extension")
+    parser.add_argument("--adapt", choices=("auto", "on", "off"), default="auto",
+                        help="adapt to each known speaker (--turns or --channels speakers): "
+                             "'auto' (default) when the speaker's windows show a range of "
+                             "emotions, 'on' always, 'off' never")
+    parser.add_argument("--truth", nargs="+", metavar="CSV", default=[],
+                        help="true labels (CSV: file,speaker,start,end,emotion, e.g. "
+                             "data/*.truth.csv): print how far the answer agrees with them, "
+                             "per file and speaker, weighted by time")
+    parser.add_argument("--labels", choices=["deepaffects"], default=None,
+                        help="map the engine's labels onto the hosted API's vocabulary "
+                             "(anger, excited, frustration, happy, sad, neutral)")
+    parser.add_argument("--merge", action="store_true",
+                        help="merge adjacent windows with the same emotion")
+    parser.add_argument("--keep-non-speech", action="store_true",
+                        help="keep non-speech windows, with no emotion")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="files analysed in parallel (processes; default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run files as tasks on this Dask scheduler (needs the dask extra)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar and no summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``emotion-analytics analyze``; 0 if every file worked, 1 if any failed."""
+    from ..batch import analyze_files, expand_files
+
+    files = expand_files(args.files)
+    if not files:
+        raise EmotionAnalyticsError(f"no audio files found in {args.files}")
+    if args.jobs < 1:
+        raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
+    show = not args.quiet and sys.stderr.isatty()
+    turns = args.turns or None  # RTTM paths: analyze_files reads them
+    adapt = {"auto": "auto", "on": True, "off": False}[getattr(args, "adapt", "auto")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = analyze_files(
+            files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
+            merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
+            scheduler=args.scheduler, progress=show, labels=args.labels, turns=turns,
+            adapt=adapt,
+        )
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    table = result.table
+    for path in (args.output, args.plot):  # create out/ and the like, as users expect
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if args.output:
+        _write(table, args.output)
+    if args.plot:
+        _plot(table, args.plot)
+    if not args.quiet:
+        _print_summary(table, len(files) - len(result.failures))
+        if args.output:
+            print(f"table: {args.output} ({len(table)} segments)")
+        if args.plot:
+            print(f"timeline: {args.plot}")
+    if args.truth:
+        _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
+    for name, message in result.failures.items():
+        print(f"failed: {name}: {message}", file=sys.stderr)
+    if result.failures:
+        print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_agreement(table, paths: Sequence[str], *, labels, engine) -> None:
+    """Print how far the table agrees with the truth files, per file and speaker and overall."""
+    import pandas as pd
+
+    from ..agreement import agreement, read_truth
+    from ..batch import expand_files
+
+    files = expand_files(paths)
+    truth = pd.concat([read_truth(p) for p in files], ignore_index=True)
+    per = agreement(table, truth, by=["file", "speaker"], labels=labels)
+    overall = agreement(table, truth, by=None, labels=labels)
+    overall.index = pd.MultiIndex.from_tuples([("all", "")], names=per.index.names)
+    shown = pd.concat([per, overall])
+    cols = ["seconds", "emotion_agreement"]
+    if shown["arousal_agreement"].notna().any():
+        cols.append("arousal_agreement")
+    shown = shown[cols].rename(columns={"emotion_agreement": "emotion",
+                                        "arousal_agreement": "arousal"})
+    print(f"agreement with the truth ({', '.join(files)}): share of the true speech time "
+          "labelled with the true emotion" + (" and arousal" if "arousal" in shown else ""))
+    print(shown.round({"seconds": 1, "emotion": 2, "arousal": 2}).reset_index()
+          .to_string(index=False))
+    corpora = truth["corpus"].astype(str).str.lower() if "corpus" in truth else pd.Series()
+    if engine == "local" and corpora.eq("emodb").any():
+        print("note: these EmoDB speakers are in the embedded model's training data, so this "
+              "agreement is optimistic; the leave-one-speaker-out numbers in MODEL_CARD.md are "
+              "the estimate for voices it has never heard")
+
+
+def _write(table, path: str) -> None:
+    from .. import io as table_io
+
+    table_io.write_table(table, path)
+
+
+def _plot(table, path: str) -> None:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    lanes = max(1, table.groupby(["file", "speaker"], observed=True, dropna=False).ngroups)
+    # each file's arousal per speaker under the emotions, when the engine gives arousal
+    # (one panel per file, up to four)
+    with_arousal = ([] if "arousal" not in table.columns else
+                    [f for f, part in table.groupby("file", observed=True, sort=False)
+                     if part["arousal"].notna().any()])
+    panels = with_arousal if len(with_arousal) <= 4 else [None]
+    heights = [1.2 + 0.45 * lanes] + [2.0] * len(panels) * bool(with_arousal)
+    fig = Figure(figsize=(11, sum(heights)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(heights), 1, sharex=True, height_ratios=heights))
+    ax = axes[0]
+    if len(table):
+        table.emotion.timeline(ax=ax)
+        if with_arousal:
+            from ..plotting import dimension_timeline
+
+            for f, low in zip(panels, axes[1:], strict=True):
+                part = table if f is None else table[table["file"] == f]
+                dimension_timeline(part, dimension="arousal", ax=low,
+                                   title=None if f is None else str(f))
+            for upper in axes[:-1]:
+                upper.set_xlabel("")
+    else:
+        ax.text(0.5, 0.5, "no speech found", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    fig.savefig(path, dpi=120)
+
+
+def _print_summary(table, n_files: int) -> None:
+    if table.empty:
+        print(f"{n_files} file(s) analysed: no speech found")
+        return
+    summary = table.emotion.summary()
+    cols = ["seconds", "segments", "dominant", "dominant_share"]
+    if "arousal" in summary.columns and summary["arousal"].notna().any():
+        cols.append("arousal")  # the time-weighted mean: 0 calm ... 1 aroused
+    with_speech = table["file"].nunique()
+    print(f"{n_files} file(s) analysed, {with_speech} with speech:")
+    shown = summary[cols].round({"seconds": 1, "dominant_share": 2, "arousal": 2}).reset_index()
+    if "speaker" in shown.columns:  # a file analysed without speakers
+        shown["speaker"] = shown["speaker"].astype(object).fillna("-")
+    print(shown.to_string(index=False))
