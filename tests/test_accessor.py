@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 import matplotlib.axes
 import pandas as pd
 import pytest
 
 import emotion_analytics as ea
-from emotion_analytics import analysis
+from emotion_analytics import analysis, plotting, responses
+from emotion_analytics import io as ea_io
 
 
 @pytest.fixture
@@ -94,3 +97,81 @@ def test_exports_write_files(df, tmp_path):
     assert back["duration"].sum() == pytest.approx(df["duration"].sum())
     df[df["file"] == "a.wav"].emotion.to_textgrid(tmp_path / "a.TextGrid")
     assert "IntervalTier" in (tmp_path / "a.TextGrid").read_text()
+
+
+# --- signatures and docstrings come from the functions ------------------------------------------
+
+#: accessor method -> (function, the arguments the method fixes)
+FUNCTIONS = {
+    **{name: (getattr(analysis, name), ()) for name in (
+        "durations", "shares", "dominant", "dimensions", "transitions", "coverage", "gaps",
+        "talk_time", "summary", "to_grid", "rolling", "merge_adjacent", "assign_speakers",
+        "filter_confidence")},
+    "timeline": (plotting.timeline, ()),
+    "dimension_timeline": (plotting.dimension_timeline, ()),
+    "plot_durations": (plotting.durations_bar, ("normalize",)),
+    "plot_shares": (plotting.durations_bar, ("normalize",)),
+    "plot_transitions": (plotting.transitions_heatmap, ()),
+    "plot_share_over_time": (plotting.share_over_time, ()),
+    "to_response": (responses.to_response, ()),
+    "to_rttm": (ea_io.write_rttm, ()),
+    "to_textgrid": (ea_io.write_textgrid, ()),
+}
+
+
+def _without_frame(func, fixed=()):
+    sig = inspect.signature(func)
+    params = [p for p in list(sig.parameters.values())[1:] if p.name not in fixed]
+    return sig.replace(parameters=params)
+
+
+def test_every_accessor_method_is_listed_here():
+    methods = {n for n in dir(ea.accessor.EmotionAccessor) if not n.startswith("_")}
+    assert methods == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_accessor_signature_and_docstring_are_the_functions(df, name):
+    func, fixed = FUNCTIONS[name]
+    method = getattr(df.emotion, name)
+    assert inspect.signature(method) == _without_frame(func, fixed)
+    assert method.__doc__.startswith(func.__doc__.rstrip())
+    # on the class (help(pd.DataFrame.emotion.durations)): the same, after self
+    unbound = inspect.signature(getattr(pd.DataFrame.emotion, name))
+    assert list(unbound.parameters)[0] == "self"
+    assert list(unbound.parameters)[1:] == list(_without_frame(func, fixed).parameters)
+
+
+def test_help_shows_the_parameters():
+    text = pydoc_text(pd.DataFrame.emotion.durations)
+    assert "by: 'By' = 'file'" in text and "overlap" in text and "Parameters" in text
+
+
+def pydoc_text(obj) -> str:
+    import pydoc
+
+    return pydoc.render_doc(obj, renderer=pydoc.plaintext)
+
+
+def test_fixed_arguments_are_passed(df):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = df.emotion.plot_shares()
+    assert ax.get_xlim()[1] <= 1.05 or ax.get_ylim()[1] <= 1.05  # shares, not seconds
+
+
+def test_accessor_dimensions_and_timeline():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = ea.to_frame([{"emotion": "calm", "start": 0, "end": 2, "arousal": 0.3,
+                          "speaker_id": "A"}], file="a")
+    assert table.emotion.dimensions().loc["a", "arousal"] == 0.3
+    ax = table.emotion.dimension_timeline(dimension="arousal")
+    assert [line.get_label() for line in ax.get_lines()] == ["A", "middle"]
+
+
+def test_a_table_without_file_works_through_the_accessor():
+    table = pd.DataFrame({"start": [0.0], "end": [1.5], "emotion": ["calm"], "speaker": ["A"]})
+    assert table.emotion.durations().loc[ea.schema.UNNAMED_FILE, "calm"] == 1.5

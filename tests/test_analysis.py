@@ -277,3 +277,102 @@ def test_assign_speakers_does_not_guess_between_two_files_of_one_name():
     with pytest.warns(UserWarning, match="no speaker turns"):
         out = df.emotion.assign_speakers(turns)
     assert out["speaker"].isna().all()
+
+
+# --- dimensions --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dims():
+    return ea.to_frame(
+        {
+            "a.wav": [
+                {"emotion": "calm", "start": 0, "end": 4, "speaker_id": "A", "arousal": 0.2,
+                 "valence": 0.6},
+                {"emotion": "angry", "start": 2, "end": 6, "speaker_id": "B", "arousal": 0.8},
+                {"emotion": "calm", "start": 6, "end": 8, "speaker_id": "A"},
+            ],
+            "b.wav": [{"emotion": "sad", "start": 0, "end": 2, "speaker_id": "A"}],
+        }
+    )
+
+
+def test_dimensions_split_overlap_like_durations(dims):
+    got = analysis.dimensions(dims)
+    assert list(got.columns) == ["arousal", "valence"]
+    # 0-2: 0.2 alone; 2-4: both (mean 0.5); 4-6: 0.8 alone -> (0.4 + 1.0 + 1.6) / 6
+    assert got.loc["a.wav", "arousal"] == pytest.approx(3.0 / 6)
+    assert got.loc["a.wav", "valence"] == pytest.approx(0.6)
+    assert np.isnan(got.loc["b.wav", "arousal"])  # a group without values: NaN
+
+
+def test_dimensions_count_overlap_weighs_each_segment_fully(dims):
+    got = analysis.dimensions(dims, overlap="count")
+    assert got.loc["a.wav", "arousal"] == pytest.approx((0.2 * 4 + 0.8 * 4) / 8)
+
+
+def test_dimensions_by_speaker_and_whole_table(dims):
+    got = analysis.dimensions(dims, by=["file", "speaker"])
+    assert got.loc[("a.wav", "A"), "arousal"] == pytest.approx(0.2)
+    assert got.loc[("a.wav", "B"), "arousal"] == pytest.approx(0.8)
+    assert analysis.dimensions(dims, by=None).index.tolist() == ["all"]
+
+
+def test_dimensions_count_rows_without_an_emotion(dims):
+    extra = ea.to_frame([{"start": 0, "end": 2, "arousal": 1.0}], file="c.wav")
+    table = ea.schema.normalise(pd.concat([dims, extra], ignore_index=True))
+    assert analysis.dimensions(table).loc["c.wav", "arousal"] == 1.0
+
+
+def test_dimensions_without_the_columns_is_a_clear_error():
+    df = ea.to_frame([{"emotion": "calm", "start": 0, "end": 1}], file="a")
+    with pytest.raises(ea.BadResponseError, match="arousal.*valence.*dominance"):
+        analysis.dimensions(df)
+
+
+def test_to_grid_gives_the_mean_dimension_per_cell(dims):
+    grid = analysis.to_grid(dims, step=2.0)
+    a = grid[grid["file"] == "a.wav"].set_index("start")
+    assert a.loc[0.0, "arousal"] == pytest.approx(0.2)
+    assert a.loc[2.0, "arousal"] == pytest.approx(0.5)  # overlap: each instant's mean
+    assert a.loc[4.0, "arousal"] == pytest.approx(0.8)
+    assert np.isnan(a.loc[6.0, "arousal"])  # only a row without a value
+    assert a.loc[2.0, "valence"] == pytest.approx(0.6)
+    assert "arousal" not in analysis.to_grid(dims.drop(columns=["arousal", "valence"])).columns
+
+
+def test_merge_adjacent_weighs_the_dimensions_by_duration():
+    df = ea.to_frame([{"emotion": "calm", "start": 0, "end": 1, "arousal": 0.1},
+                      {"emotion": "calm", "start": 1, "end": 4, "arousal": 0.5},
+                      {"emotion": "calm", "start": 4, "end": 5}], file="a")
+    merged = analysis.merge_adjacent(df)
+    assert len(merged) == 1 and merged["arousal"].iloc[0] == pytest.approx((0.1 + 1.5) / 4)
+
+
+def test_merge_adjacent_keeps_rows_that_have_dimensions_only():
+    df = ea.to_frame([{"start": 0, "end": 3, "arousal": 0.1},
+                      {"start": 3, "end": 6, "arousal": 0.9}], file="a")
+    assert analysis.merge_adjacent(df)["arousal"].tolist() == [0.1, 0.9]
+
+
+def test_summary_adds_the_mean_dimensions(dims):
+    got = analysis.summary(dims, by="file")
+    assert list(got.columns[:6]) == ["seconds", "segments", "dominant", "dominant_share",
+                                     "arousal", "valence"]
+    assert got.loc["a.wav", "arousal"] == pytest.approx(0.5)
+    plain = analysis.summary(dims.drop(columns=["arousal", "valence"]), by="file")
+    assert "arousal" not in plain.columns
+
+
+def test_a_hand_made_table_without_file_is_one_unnamed_recording():
+    df = pd.DataFrame({"start": [0.0, 2.0], "end": [2.0, 5.0], "emotion": ["calm", "angry"],
+                       "speaker": ["A", "B"]})
+    assert analysis.durations(df).to_dict("index") == {
+        ea.schema.UNNAMED_FILE: {"angry": 3.0, "calm": 2.0}}
+    assert df.emotion.talk_time()["seconds"].sum() == 5.0
+    assert df.emotion.summary()["seconds"].sum() == 5.0
+
+
+def test_errors_point_to_the_public_normaliser():
+    with pytest.raises(ea.BadResponseError, match=r"schema\.normalise\(df\)"):
+        analysis.durations(pd.DataFrame({"begin": [0.0]}))

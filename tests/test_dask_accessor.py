@@ -74,3 +74,48 @@ def test_one_file_per_partition_needs_no_shuffle(df):
         df.emotion.durations().sort_index(),
         check_exact=False,
     )
+
+
+# --- signatures, docstrings and dimensions ------------------------------------------------------
+
+
+def test_dask_signatures_are_the_functions_plus_partitioned_by_file():
+    import inspect
+
+    from emotion_analytics import analysis
+
+    accessor = dd.from_pandas(ea.to_frame([{"emotion": "a", "start": 0, "end": 1}], file="f"),
+                              npartitions=1).emotion
+    methods = [n for n in dir(type(accessor)) if not n.startswith("_")]
+    assert set(methods) == {"durations", "shares", "dominant", "dimensions", "transitions",
+                            "talk_time", "coverage"}
+    for name in methods:
+        func = getattr(analysis, name)
+        sig = inspect.signature(getattr(accessor, name))
+        params = list(sig.parameters.values())
+        assert params[-1].name == "partitioned_by_file" and params[-1].default is False
+        expected = inspect.signature(func)
+        expected = expected.replace(parameters=list(expected.parameters.values())[1:])
+        assert sig.replace(parameters=params[:-1]) == expected, name
+        assert getattr(accessor, name).__doc__.startswith(func.__doc__.rstrip())
+
+
+@pytest.fixture(scope="module")
+def with_dims(df):
+    rng = np.random.default_rng(11)
+    out = df.copy()
+    arousal = np.round(rng.uniform(0, 1, len(df)), 3)
+    out["arousal"] = np.where(rng.uniform(size=len(df)) < 0.2, np.nan, arousal)
+    out["valence"] = np.round(rng.uniform(0, 1, len(df)), 3)
+    return out
+
+
+@pytest.mark.parametrize("npartitions", [1, 3, 7])
+@pytest.mark.parametrize("overlap", ["split", "count"])
+@pytest.mark.parametrize("by", ["file", ["file", "speaker"], None])
+def test_dask_dimensions_equal_pandas(with_dims, npartitions, overlap, by):
+    ddf = dd.from_pandas(with_dims, npartitions=npartitions)
+    got = ddf.emotion.dimensions(by=by, overlap=overlap)
+    want = with_dims.emotion.dimensions(by=by, overlap=overlap)
+    pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_names=False,
+                                  check_index_type=False, check_categorical=False, atol=1e-12)

@@ -336,3 +336,60 @@ def test_plots_share_one_figure():
              transitions_heatmap(df, ax=axes[1, 0]), share_over_time(df, ax=axes[1, 1])]
     assert drawn == list(axes.ravel())
     assert len(plt.get_fignums()) == 1  # nothing drew into a figure of its own
+
+
+# --- a dimension over time ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def arousal_table():
+    return ea.to_frame([
+        {"speaker_id": "agent", "start": 0, "end": 3, "emotion": "neutral", "arousal": 0.2},
+        {"speaker_id": "agent", "start": 3, "end": 6, "emotion": "neutral", "arousal": 0.3},
+        {"speaker_id": "customer", "start": 6, "end": 9, "emotion": "anger", "arousal": 0.9},
+        {"speaker_id": "customer", "start": 12, "end": 15, "emotion": "anger"},  # no value
+        {"speaker_id": "customer", "start": 15, "end": 18, "emotion": "anger", "arousal": 0.7},
+    ], file="call")
+
+
+def test_dimension_timeline_draws_step_lines_per_speaker(arousal_table):
+    from emotion_analytics.plotting import dimension_timeline
+
+    fig, ax = plt.subplots()
+    assert dimension_timeline(arousal_table, ax=ax) is ax
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"agent", "customer", "middle"}
+    x, y = lines["agent"].get_data()
+    # touching rows join with a vertical step: 0-3 at 0.2, then 3-6 at 0.3
+    assert list(x[:4]) == [0, 3, 3, 6] and list(y[:4]) == [0.2, 0.2, 0.3, 0.3]
+    x, y = lines["customer"].get_data()
+    assert np.isnan(y).sum() >= 1  # the line breaks where there is no value
+    assert set(np.round(y[~np.isnan(y)], 2)) == {0.9, 0.7}
+    assert list(lines["middle"].get_ydata()) == [0.5, 0.5]
+    assert ax.get_ylim() == (0.0, 1.0) and ax.get_ylabel().startswith("arousal")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["agent", "customer"]
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=50)
+    assert buf.getbuffer().nbytes > 1000
+    plt.close(fig)
+
+
+def test_dimension_timeline_holds_overlapping_windows_until_the_next(arousal_table):
+    from emotion_analytics.plotting import dimension_timeline
+
+    df = ea.to_frame([{"start": 0, "end": 3, "arousal": 0.1},
+                      {"start": 1, "end": 4, "arousal": 0.6}], file="a")
+    ax = dimension_timeline(df)
+    x, y = ax.get_lines()[0].get_data()
+    assert list(x[:4]) == [0, 1, 1, 4] and list(y[:4]) == [0.1, 0.1, 0.6, 0.6]
+    plt.close(ax.figure)
+
+
+def test_dimension_timeline_bad_input(arousal_table):
+    from emotion_analytics.plotting import dimension_timeline
+
+    with pytest.raises(BadResponseError, match="no 'valence' column"):
+        dimension_timeline(arousal_table, dimension="valence")
+    with pytest.raises(ValueError, match="dimension must be one of"):
+        dimension_timeline(arousal_table, dimension="loudness")
+    plt.close("all")

@@ -199,3 +199,56 @@ def test_to_response_round_trips(df):
         np.testing.assert_allclose(back[col].to_numpy(), want[col].to_numpy())
     for col in ["file", "speaker", "emotion"]:
         assert back[col].astype(object).tolist() == want[col].astype(object).tolist()
+
+
+# --- dimensions --------------------------------------------------------------------------------
+
+
+@st.composite
+def with_arousal(draw):
+    df = draw(segments(min_size=1))
+    values = draw(st.lists(st.one_of(st.none(), st.integers(0, 20).map(lambda v: v / 20)),
+                           min_size=len(df), max_size=len(df)))
+    df["arousal"] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return df
+
+
+def _reference_dimension(df, by, overlap):
+    """Per group: the mean over time of the known values (each instant's: the mean of the
+    segments with a value over it, with "split"), by elementary stretches."""
+    num, den = {}, {}
+    keys = [*by, "file"] if "file" not in by else list(by)
+    known = df[df["arousal"].notna()]
+    for fine_key, part in known.groupby(keys, observed=True, dropna=False):
+        fine_key = fine_key if isinstance(fine_key, tuple) else (fine_key,)
+        key = tuple(None if pd.isna(k) else k for k in fine_key[: len(by)]) if by else ("all",)
+        recs = list(zip(part["start"], part["end"], part["arousal"], strict=True))
+        if overlap == "count":
+            num[key] = num.get(key, 0.0) + sum((e - s) * v for s, e, v in recs)
+            den[key] = den.get(key, 0.0) + sum(e - s for s, e, _ in recs)
+            continue
+        points = sorted({p for s, e, _ in recs for p in (s, e)})
+        for a, b in zip(points[:-1], points[1:], strict=True):
+            active = [v for s, e, v in recs if s <= a and e >= b]
+            if active:
+                num[key] = num.get(key, 0.0) + (b - a) * float(np.mean(active))
+                den[key] = den.get(key, 0.0) + (b - a)
+    return {k: num[k] / den[k] for k in num if den[k] > 0}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(df=with_arousal(), by=st.sampled_from([None, ["file"], ["file", "speaker"], ["speaker"]]),
+       overlap=st.sampled_from(["split", "count"]))
+def test_dimensions_are_the_time_mean_of_the_known_values(df, by, overlap):
+    got = analysis.dimensions(df, by=by, overlap=overlap)["arousal"]
+    ref = _reference_dimension(df, by or [], overlap)
+    have = {}
+    for key, value in got.items():
+        key = key if isinstance(key, tuple) else (key,)
+        key = tuple(None if pd.isna(k) else k for k in key)
+        if not np.isnan(value):
+            have[key] = value
+            assert 0.0 <= value <= 1.0
+    assert have.keys() == ref.keys()
+    for k, v in ref.items():
+        assert have[k] == pytest.approx(v, abs=1e-9)

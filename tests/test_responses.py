@@ -333,3 +333,49 @@ def test_to_response_round_trip_keeps_speakers_scores_and_files():
     pd.testing.assert_frame_equal(back, df)
     plain = df.emotion.to_response(extras=False)
     assert plain["a"] == [{"emotion": "x", "start": 0.0, "end": 1.0}]
+
+
+# --- dimension keys ------------------------------------------------------------------------------
+
+
+def test_dimension_keys_become_float_columns_and_go_back():
+    answer = [
+        {"emotion": "calm", "start": 0.0, "end": 3.0, "arousal": 0.25, "valence": 0.5,
+         "dominance": 1},
+        {"emotion": "angry", "start": 3.0, "end": 6.0, "arousal": 0.75},
+        {"emotion": None, "start": 6.0, "end": 9.0, "valence": 0.0},
+    ]
+    df = ea.to_frame(answer, file="a")
+    for name in ("arousal", "valence", "dominance"):
+        assert df[name].dtype == np.float64
+    assert np.isnan(df["valence"].iloc[1]) and np.isnan(df["arousal"].iloc[2])
+    assert ea.to_response(df) == [
+        {"emotion": "calm", "start": 0.0, "end": 3.0, "arousal": 0.25, "valence": 0.5,
+         "dominance": 1.0},
+        {"emotion": "angry", "start": 3.0, "end": 6.0, "arousal": 0.75},
+        {"emotion": None, "start": 6.0, "end": 9.0, "valence": 0.0},
+    ]
+    assert all(set(seg) == {"emotion", "start", "end"}
+               for seg in ea.to_response(df, extras=False))
+
+
+def test_answers_without_dimensions_get_no_dimension_columns():
+    df = ea.to_frame([{"emotion": "calm", "start": 0.0, "end": 3.0}], file="a")
+    assert not set(df.columns) & {"arousal", "valence", "dominance"}
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "high", True])
+def test_a_bad_dimension_value_names_the_record(value):
+    answer = [{"emotion": "calm", "start": 0.0, "end": 1.0},
+              {"emotion": "calm", "start": 1.0, "end": 2.0, "arousal": value}]
+    with pytest.raises(ea.BadResponseError, match=r"record 1: 'arousal'"):
+        ea.to_frame(answer, file="a")
+
+
+def test_validate_checks_the_dimension_range():
+    from emotion_analytics.schema import normalise, validate
+
+    df = normalise(pd.DataFrame({"file": ["a", "a"], "start": [0.0, 1.0], "end": [1.0, 2.0],
+                                 "valence": [0.5, 2.0]}))
+    with pytest.raises(ea.BadResponseError, match=r"record 1: 'valence' \(2.0\) must be in"):
+        validate(df)
