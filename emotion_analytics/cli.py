@@ -19,7 +19,7 @@ COMMANDS = {
     "analyze": ("emotion_analytics.commands.analyze",
                 "analyse audio files into an emotion table and plots"),
     "serve": ("emotion_analytics.commands.serve", "run the DeepAffects-compatible emotion API"),
-    "train": ("emotion_analytics.model.train", "train or evaluate the embedded emotion model"),
+    "train": ("emotion_analytics.commands.train", "train or evaluate the embedded emotion model"),
 }
 
 

@@ -40,8 +40,11 @@ import numpy as np
 
 from emotion_analytics.model import cnn as C
 from emotion_analytics.model import cnn_train as CT
-from emotion_analytics.model import train as T
+from emotion_analytics.model.augment import corpus_features
 from emotion_analytics.model.classifier import LABELS, EmotionModel
+from emotion_analytics.model.corpus import default_data_dir, load_emodb
+from emotion_analytics.model.fitting import Config, finish_params, fit_model
+from emotion_analytics.model.scores import unweighted_accuracy
 
 N_AUG = 2  # as the CLI's default
 SEED = 0
@@ -51,8 +54,8 @@ def corpus_data(data_dir: Path, cache: Path) -> dict:
     """Labels, speakers, features and spectrograms of EmoDB (+ augmented copies), cached."""
     if cache.exists():
         return pickle.loads(cache.read_bytes())
-    corpus = T.load_emodb(data_dir)
-    X, src, is_aug, mels = T.corpus_features(corpus, N_AUG, SEED, log=print)
+    corpus = load_emodb(data_dir)
+    X, src, is_aug, mels = corpus_features(corpus, N_AUG, SEED, log=print)
     d = dict(labels=corpus.labels, speakers=corpus.speakers, X=X, src=src, is_aug=is_aug, mels=mels)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(d))
@@ -73,12 +76,12 @@ def mel_warp(xb: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndar
 
 
 def fit_variant(mels, y, spk, n_classes, seed, cfg, mixup=0.0, adv=0.0, warp=0.0):
-    """The shipped training loop (cnn_train._fit_one) with the optional variants."""
-    torch = CT._torch()
+    """The shipped training loop (cnn_train.fit_one) with the optional variants."""
+    torch = CT.require_torch()
     F_ = torch.nn.functional
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = CT._network(n_classes, cfg)
+    net = CT.build_network(n_classes, cfg)
     spk_ids, spk_y = np.unique(spk, return_inverse=True)
     params = list(net.parameters())
     if adv:
@@ -111,10 +114,10 @@ def fit_variant(mels, y, spk, n_classes, seed, cfg, mixup=0.0, adv=0.0, warp=0.0
         perm = rng.permutation(len(mels))
         for b in range(n_batches):
             ids = perm[b * cfg.batch : (b + 1) * cfg.batch]
-            xb = np.stack([CT._crop(mels[i], cfg.crop_frames, rng) for i in ids])
+            xb = np.stack([CT.random_crop(mels[i], cfg.crop_frames, rng) for i in ids])
             if warp:
                 xb = mel_warp(xb, rng, warp)
-            xb = torch.from_numpy(CT._mask(xb, rng, cfg))
+            xb = torch.from_numpy(CT.mask_spectrograms(xb, rng, cfg))
             yb = F_.one_hot(yt[ids], n_classes).float()
             yb = yb * (1 - cfg.label_smoothing) + cfg.label_smoothing / n_classes
             if mixup:
@@ -144,7 +147,7 @@ def run_loso(a, d) -> None:
     y_all, spk_all = d["labels"][d["src"]], d["speakers"][d["src"]]
     is_aug, X, mels = d["is_aug"], d["X"], d["mels"]
     oof = np.zeros((len(d["labels"]), len(LABELS)))
-    torch = CT._torch()
+    torch = CT.require_torch()
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
     cfg = replace(CT.CnnConfig(), epochs=a.epochs)
@@ -156,9 +159,9 @@ def run_loso(a, d) -> None:
         tr = np.flatnonzero(spk_all != s)
         te = np.flatnonzero((spk_all == s) & ~is_aug)
         if a.what == "features":
-            cfg_f = T.Config(cnn=None)
-            p = T.fit_model(X[tr], y_all[tr], spk_all[tr], is_aug[tr], len(LABELS), cfg_f, SEED)
-            model = EmotionModel(T._finish_params(p, LABELS))
+            cfg_f = Config(cnn=None)
+            p = fit_model(X[tr], y_all[tr], spk_all[tr], is_aug[tr], len(LABELS), cfg_f, SEED)
+            model = EmotionModel(finish_params(p, LABELS))
             lp = np.log(model.proba_from_features(X[te]) + 1e-12)
         else:
             net = fit_variant(
@@ -174,11 +177,11 @@ def run_loso(a, d) -> None:
             )
             lp = C.log_proba(_numpy_params(net, cfg), [mels[i] for i in te])
         oof[d["src"][te]] = lp
-        ua = T.unweighted_accuracy(y_all[te], lp.argmax(1), len(LABELS))
+        ua = unweighted_accuracy(y_all[te], lp.argmax(1), len(LABELS))
         print(f"{a.name} speaker {s}: ua={ua:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
     np.save(a.out / f"oof_{a.name}.npy", oof)
-    ua = T.unweighted_accuracy(d["labels"], oof.argmax(1), len(LABELS))
+    ua = unweighted_accuracy(d["labels"], oof.argmax(1), len(LABELS))
     print(json.dumps(dict(name=a.name, ua=round(ua, 4))), flush=True)
 
 
@@ -190,7 +193,7 @@ def _log_softmax(z):
 def _score(name: str, y: np.ndarray, lp: np.ndarray) -> str:
     pred = lp.argmax(1)
     recall = {c: round(float(np.mean(pred[y == i] == i)), 3) for i, c in enumerate(LABELS)}
-    ua = T.unweighted_accuracy(y, pred, len(LABELS))
+    ua = unweighted_accuracy(y, pred, len(LABELS))
     return json.dumps(dict(name=name, ua=round(ua, 4), recall=recall))
 
 
@@ -217,7 +220,7 @@ def main(argv=None) -> int:
     ap.add_argument("names", nargs="?", default="", help="combine: comma-separated run names")
     ap.add_argument("mixes", nargs="*", help="combine: weighted mixes like feat:0.5+base0:0.5")
     ap.add_argument("--name", default="base0", help="name of this run's output")
-    ap.add_argument("--data", type=Path, default=T.default_data_dir())
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--out", type=Path, default=Path("out/explore_cnn"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=CT.CnnConfig.epochs)

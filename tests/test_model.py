@@ -97,7 +97,7 @@ def test_speaker_mode_shapes(model):
 
 @pytest.fixture(scope="module")
 def emodb_small():
-    from emotion_analytics.model.train import load_emodb
+    from emotion_analytics.model.corpus import load_emodb
 
     return load_emodb(EMODB, limit=140)
 
@@ -121,9 +121,10 @@ def test_shipped_weights_classify_emodb(model, emodb_small):
 def test_training_is_deterministic(emodb_small):
     pytest.importorskip("sklearn")
     pytest.importorskip("torch")
+    from emotion_analytics.model.augment import corpus_features
     from emotion_analytics.model.classifier import EmotionModel
     from emotion_analytics.model.cnn_train import CnnConfig
-    from emotion_analytics.model.train import Config, _fit_all, corpus_features
+    from emotion_analytics.model.fitting import Config, fit_all
 
     c = emodb_small
     X, src, is_aug, mels = corpus_features(c, 1, seed=5)
@@ -138,7 +139,7 @@ def test_training_is_deterministic(emodb_small):
     )
     runs = []
     for _ in range(2):
-        params = _fit_all(X, mels, y, c.speakers[src], copy, is_aug, 7, cfg, 5, LABELS)
+        params = fit_all(X, mels, y, c.speakers[src], copy, is_aug, 7, cfg, 5, LABELS)
         model = EmotionModel(params)
         assert model.has_cnn and int(params["cnn_members"]) == 2
         runs.append(model.proba_from_features(X[:40], mels=mels[:40]))
@@ -154,10 +155,10 @@ def test_training_is_deterministic(emodb_small):
 def test_numpy_cnn_matches_the_trained_torch_network():
     torch = pytest.importorskip("torch")
     from emotion_analytics.model import cnn
-    from emotion_analytics.model.cnn_train import CnnConfig, _network, export
+    from emotion_analytics.model.cnn_train import CnnConfig, build_network, export
 
     torch.manual_seed(0)
-    net = _network(5, CnnConfig())
+    net = build_network(5, CnnConfig())
     # non-trivial batch-norm statistics, so that folding them is really tested
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -195,7 +196,7 @@ def test_shipped_weights_include_the_cnn_member(model):
 
 def test_mlp_bag_is_the_mean_of_its_members_logits():
     pytest.importorskip("sklearn")
-    from emotion_analytics.model.train import Config, _fit_mlp, _fit_one_mlp
+    from emotion_analytics.model.fitting import Config, _fit_mlp, _fit_one_mlp
 
     rng = np.random.default_rng(3)
     y = np.repeat([0, 1, 2], 30)

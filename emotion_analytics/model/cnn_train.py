@@ -42,7 +42,19 @@ class CnnConfig:
     threads: int = 2  # torch CPU threads (fixed: results depend on it in the last digits)
 
 
-def _torch():
+def require_torch():
+    """Import PyTorch, or say what to install.
+
+    Returns
+    -------
+    module
+        ``torch``.
+
+    Raises
+    ------
+    ImportError
+        When PyTorch is not installed; the message names the ``train`` extra.
+    """
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -53,8 +65,21 @@ def _torch():
     return torch
 
 
-def _network(n_classes: int, cfg: CnnConfig):
-    torch = _torch()
+def build_network(n_classes: int, cfg: CnnConfig):
+    """A fresh, untrained CNN of the recipe ``cfg`` (a ``torch.nn.Module``).
+
+    Parameters
+    ----------
+    n_classes : int
+    cfg : CnnConfig
+
+    Returns
+    -------
+    torch.nn.Module
+        ``forward(x)`` maps (batch, frames, mels) to class logits; ``embed(x)`` gives the
+        pooled (batch, 2 * channels) embedding; ``drop`` and ``out`` are the head.
+    """
+    torch = require_torch()
     nn = torch.nn
 
     class Net(nn.Module):
@@ -81,7 +106,29 @@ def _network(n_classes: int, cfg: CnnConfig):
     return Net()
 
 
-def _crop(m: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+def random_crop(m: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``length``-frame crop of a spectrogram (shorter ones padded at the floor).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        (frames, mels) log-mel spectrogram.
+    length : int
+        Frames wanted.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        (length, mels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((30, 40), np.float32)
+    >>> random_crop(m, 100, np.random.default_rng(0)).shape
+    (100, 40)
+    """
     if len(m) >= length:
         s = int(rng.integers(0, len(m) - length + 1))
         return m[s : s + length]
@@ -91,7 +138,22 @@ def _crop(m: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _mask(xb: np.ndarray, rng: np.random.Generator, cfg: CnnConfig) -> np.ndarray:
+def mask_spectrograms(xb: np.ndarray, rng: np.random.Generator, cfg: CnnConfig) -> np.ndarray:
+    """SpecAugment-style masks: one random band and one random time span per spectrogram.
+
+    Parameters
+    ----------
+    xb : numpy.ndarray
+        (batch, frames, mels); changed in place.
+    rng : numpy.random.Generator
+    cfg : CnnConfig
+        ``max_band_mask`` and ``max_time_mask``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``xb``.
+    """
     _, frames, bands = xb.shape
     for b in range(len(xb)):
         f = int(rng.integers(0, cfg.max_band_mask + 1))
@@ -163,11 +225,28 @@ def member_params(net, j: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _fit_one(mels, y, n_classes, seed, cfg: CnnConfig):
-    torch = _torch()
+def fit_one(mels, y, n_classes, seed, cfg: CnnConfig):
+    """Train one network of the recipe ``cfg`` (the loop of :func:`fit_cnn`).
+
+    Parameters
+    ----------
+    mels : list of numpy.ndarray
+        (frames, mels) per training clip.
+    y : numpy.ndarray
+        Class index per clip.
+    n_classes : int
+    seed : int
+    cfg : CnnConfig
+
+    Returns
+    -------
+    torch.nn.Module
+        The trained network, in eval mode.
+    """
+    torch = require_torch()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = _network(n_classes, cfg)
+    net = build_network(n_classes, cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_batches = int(np.ceil(len(mels) / cfg.batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -179,8 +258,8 @@ def _fit_one(mels, y, n_classes, seed, cfg: CnnConfig):
         perm = rng.permutation(len(mels))
         for b in range(n_batches):
             ids = perm[b * cfg.batch : (b + 1) * cfg.batch]
-            xb = np.stack([_crop(mels[i], cfg.crop_frames, rng) for i in ids])
-            xb = torch.from_numpy(_mask(xb, rng, cfg))
+            xb = np.stack([random_crop(mels[i], cfg.crop_frames, rng) for i in ids])
+            xb = torch.from_numpy(mask_spectrograms(xb, rng, cfg))
             loss = torch.nn.functional.cross_entropy(
                 net(xb), yt[ids], label_smoothing=cfg.label_smoothing
             )
@@ -223,7 +302,7 @@ def fit_cnn(mels, y, n_classes: int, seed: int, cfg: CnnConfig | None = None, lo
     >>> cnn.log_proba(p, mels[:3]).shape
     (3, 2)
     """
-    torch = _torch()
+    torch = require_torch()
     cfg = cfg or CnnConfig()
     if any(np.asarray(m).shape[1:] != (N_MELS,) for m in mels):
         raise ValueError(f"every spectrogram must be (frames, {N_MELS})")
@@ -238,7 +317,7 @@ def fit_cnn(mels, y, n_classes: int, seed: int, cfg: CnnConfig | None = None, lo
     try:
         for j in range(cfg.bag):
             t0 = time.perf_counter()
-            net = _fit_one(mels, y, n_classes, seed + 1000 * j, cfg)
+            net = fit_one(mels, y, n_classes, seed + 1000 * j, cfg)
             params.update(member_params(net, j))
             if log:
                 log(f"  cnn member {j}: {len(mels)} clips in {time.perf_counter() - t0:.0f} s")

@@ -1,258 +1,44 @@
-"""Training and leave-one-speaker-out (LOSO) evaluation of the embedded emotion model.
+"""Fitting the embedded model: the feature ensemble, the speaker-mode model and the CNN member.
 
-Command line (through ``emotion-analytics train`` or ``python -m emotion_analytics.model.train``)::
-
-    emotion-analytics train --data ../shared/data/emodb            # refit the shipped weights
-    emotion-analytics train --data ../shared/data/emodb --loso     # nested LOSO, JSON lines
-
-Everything is deterministic for a given ``--seed`` (on one machine and thread count): the
-augmentation of each clip draws from its own seeded generator, and every learner is seeded.
+:func:`fit_all` fits the weights of a whole model on a set of rows (clips and their augmented
+copies): the clip-mode feature ensemble (:func:`fit_model`), the speaker-adaptive linear model
+(on features z-normalised per speaker, :func:`speaker_normalise`) and the log-mel CNN member
+(:func:`.cnn_train.fit_cnn`); :func:`finish_params` turns them into the arrays of a weights
+file.
 
 Nested selection: whatever is tuned (the logistic-regression strength, the MLP weight decay,
 the feature member's mix, its temperature) is chosen on out-of-fold predictions of *inner*
-speaker-grouped folds of the training speakers only; in ``--loso`` the test speaker is never
-seen by features' statistics, fitting or tuning. The CNN member's recipe and its weight in
+speaker-grouped folds of the training speakers only. The CNN member's recipe and its weight in
 the final geometric mean (:attr:`Config.cnn_mix`) are fixed, not tuned.
 
-This module imports only numpy and the standard library at the top; scikit-learn, soxr and
-PyTorch (for the CNN member, :mod:`.cnn_train`) are imported inside the functions that need
-them.
+This module imports only numpy and the standard library at the top; scikit-learn and PyTorch
+(for the CNN member, :mod:`.cnn_train`) are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
-import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from . import cnn as _cnn
 from . import features as F
-from .classifier import LABELS, WEIGHTS_PATH, save_params
 from .cnn_train import CnnConfig
+from .scores import unweighted_accuracy
 
-SUBSET4 = ("anger", "happiness", "neutral", "sadness")
+__all__ = [
+    "CLIP_Z",
+    "Config",
+    "finish_params",
+    "fit_all",
+    "fit_model",
+    "speaker_normalise",
+    "standardiser",
+]
+
 CLIP_Z = 6.0  # standardised features are clipped to +-CLIP_Z (robustness to new conditions)
 
 
-# --------------------------------------------------------------------------- data
-def default_data_dir() -> Path:
-    """Where EmoDB is looked for when ``--data`` is not given.
-
-    ``../shared/data/emodb`` relative to the current directory, else the ``shared`` folder
-    next to the repository this package sits in.
-
-    Returns
-    -------
-    pathlib.Path
-        May not exist; callers check.
-
-    Examples
-    --------
-    >>> default_data_dir().name
-    'emodb'
-    """
-    cwd = Path.cwd().parent / "shared" / "data" / "emodb"
-    if cwd.is_dir():
-        return cwd
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "emodb"
-
-
-@dataclass
-class Corpus:
-    """EmoDB clips at the model's sample rate, trimmed of their zero padding."""
-
-    audio: list[np.ndarray]
-    labels: np.ndarray  # int indices into LABELS
-    speakers: np.ndarray  # str speaker ids
-    files: list[str]
-
-
-def load_emodb(data_dir, limit: int | None = None) -> Corpus:
-    """Read EmoDB's ``metadata.csv`` and audio, resampled to the model rate.
-
-    Parameters
-    ----------
-    data_dir : str or Path
-        Folder with ``metadata.csv`` and ``wav/``.
-    limit : int, optional
-        Keep only every ``len/limit``-th clip (quick tests).
-
-    Returns
-    -------
-    Corpus
-
-    Examples
-    --------
-    >>> d = default_data_dir()
-    >>> c = load_emodb(d, limit=5) if d.is_dir() else None
-    >>> c is None or len(c.audio) == 5
-    True
-    """
-    import soundfile as sf
-    import soxr
-
-    data_dir = Path(data_dir)
-    with open(data_dir / "metadata.csv", newline="", encoding="utf-8") as fh:
-        rows = sorted(csv.DictReader(fh), key=lambda r: r["file"])
-    if limit is not None and limit < len(rows):
-        pick = np.linspace(0, len(rows) - 1, limit).round().astype(int)
-        rows = [rows[i] for i in pick]
-    audio, labels, speakers, files = [], [], [], []
-    for r in rows:
-        x, sr = sf.read(data_dir / r["file"], dtype="float32", always_2d=True)
-        x = x.mean(axis=1)
-        pad = float(r.get("zero_padded_s") or 0.0)
-        if pad > 0:
-            x = x[: max(int(round(len(x) - pad * sr)), 1)]
-        if sr != F.SAMPLE_RATE:
-            x = soxr.resample(x, sr, F.SAMPLE_RATE).astype(np.float32)
-        audio.append(x)
-        labels.append(LABELS.index(r["emotion"]))
-        speakers.append(r["speaker"].zfill(2))
-        files.append(r["file"])
-    return Corpus(audio, np.array(labels), np.array(speakers), files)
-
-
-# --------------------------------------------------------------------------- augmentation
-def augment(x: np.ndarray, rng: np.random.Generator, sr: int = F.SAMPLE_RATE) -> np.ndarray:
-    """One random degraded/altered copy of a clip.
-
-    A random chain of: speed/pitch change (0.9-1.12), random crop, microphone-like spectral
-    colouring, reverberation (synthetic exponential room response), telephone band
-    (300-3400 Hz), additive white/pink/brown noise (5-30 dB SNR) and gain.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Mono float audio at ``sr``.
-    rng : numpy.random.Generator
-        Source of randomness (seed it for reproducibility).
-    sr : int
-        Sample rate.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 audio at ``sr`` (length may differ from ``x``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
-    >>> y1 = augment(x, np.random.default_rng(1))
-    >>> y2 = augment(x, np.random.default_rng(1))
-    >>> bool(np.array_equal(y1, y2)), y1.dtype
-    (True, dtype('float32'))
-    """
-    import soxr
-
-    y = np.asarray(x, dtype=np.float64)
-    if rng.random() < 0.5:  # speed + pitch together (a different voice and tempo)
-        f = rng.uniform(0.9, 1.12)
-        y = soxr.resample(y, sr, int(round(sr * f)))
-    if rng.random() < 0.3 and len(y) > sr:  # crop: shorter windows than the training clips
-        n = int(len(y) * rng.uniform(0.5, 0.9))
-        s = int(rng.integers(0, len(y) - n + 1))
-        y = y[s : s + n]
-    n = len(y)
-    nfft = 1 << int(np.ceil(np.log2(n + sr)))
-    spec = None
-    if rng.random() < 0.4:  # microphone colouring: smooth random EQ, +-6 dB
-        spec = np.fft.rfft(y, nfft)
-        fr = np.linspace(0, 1, len(spec))
-        knots = rng.uniform(-6, 6, 6)
-        gain_db = np.interp(fr, np.linspace(0, 1, 6), knots)
-        spec *= 10 ** (gain_db / 20)
-    if rng.random() < 0.3:  # reverberation
-        rt60 = rng.uniform(0.15, 0.7)
-        m = int(rt60 * sr)
-        tt = np.arange(m) / sr
-        ir = rng.standard_normal(m) * np.exp(-6.9 * tt / rt60)
-        ir *= rng.uniform(0.2, 0.8) / np.sqrt((ir**2).sum())
-        ir[0] = 1.0
-        if spec is None:
-            spec = np.fft.rfft(y, nfft)
-        spec *= np.fft.rfft(ir, nfft)
-    if rng.random() < 0.25:  # telephone band
-        if spec is None:
-            spec = np.fft.rfft(y, nfft)
-        fr = np.fft.rfftfreq(nfft, 1 / sr)
-        spec[(fr < 300) | (fr > 3400)] = 0
-    if spec is not None:
-        y = np.fft.irfft(spec, nfft)[:n]
-    p_sig = np.mean(y**2) + 1e-12
-    if rng.random() < 0.5:  # additive noise
-        kind = rng.integers(0, 3)
-        w = rng.standard_normal(n)
-        if kind > 0:  # pink (1/f) or brown (1/f^2)
-            ws = np.fft.rfft(w)
-            fr = np.arange(len(ws)) + 1.0
-            ws /= fr ** (0.5 * kind)
-            w = np.fft.irfft(ws, n)
-        snr = rng.uniform(5, 30)
-        w *= np.sqrt(p_sig / (np.mean(w**2) + 1e-12) / 10 ** (snr / 10))
-        y = y + w
-    y = y * 10 ** (rng.uniform(-20, 6) / 20)
-    peak = np.abs(y).max() if len(y) else 0.0
-    if peak > 1.0:
-        y = y / peak
-    return y.astype(np.float32)
-
-
-def corpus_features(corpus: Corpus, n_aug: int, seed: int, log=None):
-    """Features of every clip and of ``n_aug`` augmented copies of it.
-
-    Parameters
-    ----------
-    corpus : Corpus
-    n_aug : int
-        Augmented copies per clip.
-    seed : int
-    log : callable, optional
-        Progress printer.
-
-    Returns
-    -------
-    X : numpy.ndarray
-        (n_clips * (1 + n_aug), n_features); rows ``[k * n_clips:(k+1) * n_clips]`` are copy
-        ``k`` (copy 0 = the original clip).
-    src : numpy.ndarray
-        Index of the source clip of each row.
-    is_aug : numpy.ndarray of bool
-    mels : list of numpy.ndarray
-        The gain-free log-mel spectrogram of each row's audio (for the CNN member).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = Corpus([np.zeros(8000, np.float32)], np.array([0]), np.array(["01"]), ["a"])
-    >>> X, src, is_aug, mels = corpus_features(c, 1, 0)
-    >>> X.shape[0], src.tolist(), is_aug.tolist(), mels[0].shape
-    (2, [0, 0], [False, True], (24, 40))
-    """
-    n = len(corpus.audio)
-    audio, src, is_aug = [], [], []
-    for k in range(n_aug + 1):
-        for i, x in enumerate(corpus.audio):
-            if k:
-                x = augment(x, np.random.default_rng([seed, i, k]))
-            audio.append(x)
-            src.append(i)
-            is_aug.append(k > 0)
-    t0 = time.perf_counter()
-    X, mels = F.extract_batch(audio, with_mels=True)
-    if log:
-        log(f"features: {len(audio)} clips ({n} originals) in {time.perf_counter() - t0:.0f} s")
-    return X, np.array(src), np.array(is_aug), mels
-
-
-# --------------------------------------------------------------------------- learning
 @dataclass
 class Config:
     """Hyper-parameter grids and fixed settings of the learner."""
@@ -272,7 +58,26 @@ class Config:
     cnn_mix: float = 0.5
 
 
-def _standardiser(X: np.ndarray):
+def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and scale of the training rows (constant features get scale 1).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (n, d) features.
+
+    Returns
+    -------
+    mean, scale : numpy.ndarray
+        (d,) each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean, scale = standardiser(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    >>> mean.tolist(), scale.tolist()
+    ([2.0, 2.0], [1.0, 1.0])
+    """
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale = np.where(scale > 1e-8, scale, 1.0)
@@ -365,28 +170,6 @@ def _mlp_logp(Z, layers):
     return _log_softmax(h)
 
 
-def unweighted_accuracy(y_true, y_pred, n_classes) -> float:
-    """Mean per-class recall over the classes present in ``y_true``.
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of int
-    n_classes : int
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> unweighted_accuracy([0, 0, 1, 1], [0, 0, 1, 0], 2)
-    0.75
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    rec = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
-    return float(np.mean(rec))
-
-
 def _nll(logp, y, T):
     return -float(np.mean(_log_softmax(logp / T)[np.arange(len(y)), y]))
 
@@ -440,7 +223,7 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     oof_mlp = {a: np.zeros((n, n_classes)) for a in cfg.mlp_alpha} if cfg.use_mlp else {}
     for k in range(cfg.inner_folds):
         tr, te = fold != k, (fold == k) & ~is_aug
-        mean, scale = _standardiser(X[tr])
+        mean, scale = standardiser(X[tr])
         Ztr, Zte = _z(X[tr], mean, scale), _z(X[te], mean, scale)
         for c in cfg.linear:
             w, b = _fit_lr(Ztr, y[tr], c, n_classes)
@@ -480,7 +263,7 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     )
     if log:
         log(f"  tuned: {json.dumps(tuning)}")
-    mean, scale = _standardiser(X)
+    mean, scale = standardiser(X)
     Z = _z(X, mean, scale)
     w, b = _fit_lr(Z, y, best_c, n_classes)
     params = dict(mean=mean, scale=scale, clip=np.float64(CLIP_Z), lr_w=w, lr_b=b)
@@ -526,13 +309,46 @@ def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def _finish_params(
+def finish_params(
     params: dict,
     labels,
     spk_params: dict | None = None,
     cnn_params: dict | None = None,
     cnn_mix: float = 0.5,
 ) -> dict:
+    """The arrays of a weights file from fitted members.
+
+    Parameters
+    ----------
+    params : dict
+        The clip-mode feature ensemble, from :func:`fit_model`.
+    labels : sequence of str
+        Class names, in index order (stored in the file).
+    spk_params : dict, optional
+        The speaker-mode linear model, from :func:`fit_model` on normalised features.
+    cnn_params : dict, optional
+        The CNN member, from :func:`.cnn_train.fit_cnn`.
+    cnn_mix : float
+        Weight of the CNN member's log-probabilities.
+
+    Returns
+    -------
+    dict
+        Name -> array, as read by :class:`~emotion_analytics.model.classifier.EmotionModel`
+        (float arrays stored as float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, F.n_features())) + y[:, None]
+    >>> cfg = Config(linear=(("lr", 0.1),), use_mlp=False, cnn=None)
+    >>> p = fit_model(X, y, np.tile(np.arange(4), 10), np.zeros(40, bool), 2, cfg, seed=0)
+    >>> out = finish_params(p, ("calm", "angry"))
+    >>> out["labels"].tolist(), out["lr_w"].dtype
+    (['calm', 'angry'], dtype('float32'))
+    """
     out = {k: v for k, v in params.items() if k != "tuning"}
     if spk_params is not None:
         for k in ("mean", "scale", "lr_w", "lr_b", "temperature"):
@@ -550,36 +366,52 @@ def _finish_params(
     return out
 
 
-# --------------------------------------------------------------------------- LOSO
-def _scores(yt, yp, pp, k, classes, mode, extra=None) -> dict:
-    conf = np.zeros((k, k), dtype=int)
-    np.add.at(conf, (yt, yp), 1)
-    nll = -float(np.mean(np.log(pp[np.arange(len(yt)), yt] + 1e-12)))
-    top = pp.max(axis=1)
-    bins = np.minimum((top * 10).astype(int), 9)
-    ece = sum(
-        abs(np.mean(yp[bins == b] == yt[bins == b]) - top[bins == b].mean()) * np.mean(bins == b)
-        for b in range(10)
-        if np.any(bins == b)
-    )
-    out = dict(
-        classes=k,
-        mode=mode,
-        ua=round(unweighted_accuracy(yt, yp, k), 4),
-        wa=round(float(np.mean(yt == yp)), 4),
-        confusion=conf.tolist(),
-        labels=list(classes),
-        n=int(len(yt)),
-        nll=round(nll, 4),
-        ece=round(float(ece), 4),
-    )
-    out.update(extra or {})
-    return out
+def fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> dict:
+    """Weights of a whole model fitted on the same rows.
 
+    The clip-mode feature ensemble, the speaker-adaptive linear model (features z-normalised
+    per speaker and augmentation copy) and, when ``cfg.cnn`` is set, the CNN member.
 
-def _fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> dict:
-    """Weights of a whole model (clip-mode feature ensemble, speaker-adaptive linear model,
-    CNN member) fitted on the same rows."""
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (n, d) features of the rows (originals and augmented copies).
+    mels : list of numpy.ndarray
+        Log-mel spectrogram of each row (used only with ``cfg.cnn``).
+    y : numpy.ndarray
+        Class index per row.
+    spk : numpy.ndarray
+        Speaker of each row.
+    copy : numpy.ndarray
+        Augmentation copy of each row (0 = the original clip).
+    is_aug : numpy.ndarray of bool
+    k : int
+        Number of classes.
+    cfg : Config
+    seed : int
+    labels : sequence of str
+        Class names, in index order.
+    log : callable, optional
+
+    Returns
+    -------
+    dict
+        The arrays of a weights file (:func:`finish_params`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emotion_analytics.model.classifier import EmotionModel
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, F.n_features())) + y[:, None]
+    >>> spk, zero = np.tile(np.arange(4), 10), np.zeros(40, int)
+    >>> cfg = Config(linear=(("lr", 0.1),), use_mlp=False, cnn=None)
+    >>> p = fit_all(X, None, y, spk, zero, zero > 0, 2, cfg, 0, ("calm", "angry"))
+    >>> m = EmotionModel(p)
+    >>> m.labels, m.has_speaker_mode, m.has_cnn
+    (('calm', 'angry'), True, False)
+    """
     from dataclasses import replace
 
     params = fit_model(X, y, spk, is_aug, k, cfg, seed, log=log)
@@ -591,273 +423,4 @@ def _fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> d
         from .cnn_train import fit_cnn
 
         cnn_params = fit_cnn(mels, y, k, seed, cfg.cnn, log=log)
-    return _finish_params(params, labels, spk_params, cnn_params, cfg.cnn_mix)
-
-
-def loso(corpus: Corpus, X, src, is_aug, mels, cfg: Config, seed: int, classes, log=None):
-    """Nested leave-one-speaker-out evaluation; returns one result dict per setting.
-
-    For every test speaker, the clip-mode ensemble and the speaker-adaptive model are fitted
-    (and tuned, with inner speaker-grouped folds) on the other speakers only. Settings:
-
-    * ``mode="clip"``: each test clip classified alone. Extra keys ``ua_degraded`` /
-      ``wa_degraded``: the same models on augmented copies of the test speaker's clips
-      (noise, reverberation, telephone band, colouring, speed; other random draws).
-    * ``mode="speaker"``: the test speaker's features are z-normalised over all of that
-      speaker's clips (transductive: needs a recording with many windows of one voice).
-
-    Extra keys ``ua_features`` / ``ua_cnn``: the feature member and the CNN member alone.
-
-    Parameters
-    ----------
-    corpus : Corpus
-    X, src, is_aug, mels : from :func:`corpus_features`
-    cfg : Config
-    seed : int
-    classes : tuple of str
-        Labels to train and test on (all 7, or :data:`SUBSET4`).
-    log : callable, optional
-
-    Returns
-    -------
-    list of dict
-        Keys ``classes, mode, ua, wa, confusion, labels, n, nll, ece`` (+ extras).
-    """
-    from .classifier import EmotionModel
-
-    n_clips = len(corpus.audio)
-    copy = np.arange(len(src)) // n_clips
-    y_all = corpus.labels[src]
-    keep_lab = np.isin(y_all, [LABELS.index(c) for c in classes])
-    remap = np.full(len(LABELS), -1)
-    for i, c in enumerate(classes):
-        remap[LABELS.index(c)] = i
-    spk_all = corpus.speakers[src]
-    k = len(classes)
-    modes = ("clip", "degraded", "speaker", "features", "cnn")
-    res = {m: ([], [], []) for m in modes}
-
-    def add(mode, rows, p):
-        res[mode][0].append(remap[y_all[rows]])
-        res[mode][1].append(p.argmax(axis=1))
-        res[mode][2].append(p)
-
-    for s in np.unique(corpus.speakers):
-        t0 = time.perf_counter()
-        tr = np.flatnonzero(keep_lab & (spk_all != s))
-        model = EmotionModel(
-            _fit_all(
-                X[tr],
-                [mels[i] for i in tr],
-                remap[y_all[tr]],
-                spk_all[tr],
-                copy[tr],
-                is_aug[tr],
-                k,
-                cfg,
-                seed,
-                classes,
-                log=log,
-            )
-        )
-        te = np.flatnonzero(keep_lab & (spk_all == s) & ~is_aug)
-        ted = np.flatnonzero(keep_lab & (spk_all == s) & is_aug)
-        for mode, rows in (("clip", te), ("degraded", ted)):
-            add(mode, rows, model.proba_from_features(X[rows], mels=[mels[i] for i in rows]))
-        add("speaker", te, model.proba_from_features(X[te], adapt=True, mels=[mels[i] for i in te]))
-        add("features", te, model.proba_from_features(X[te]))
-        if model.has_cnn:
-            add("cnn", te, np.exp(_cnn.log_proba(model.params, [mels[i] for i in te])))
-        if log:
-            ua = unweighted_accuracy(res["clip"][0][-1], res["clip"][1][-1], k)
-            uas = unweighted_accuracy(res["speaker"][0][-1], res["speaker"][1][-1], k)
-            log(
-                f"  speaker {s}: n={len(te)} clip ua={ua:.3f} speaker-mode ua={uas:.3f}"
-                f" ({time.perf_counter() - t0:.0f} s)"
-            )
-    cat = {
-        m: tuple(np.concatenate(v) if i < 2 else np.vstack(v) for i, v in enumerate(r))
-        for m, r in res.items()
-        if r[0]
-    }
-    deg = _scores(*cat["degraded"], k, classes, "clip")
-    members = {
-        f"ua_{m}": _scores(*cat[m], k, classes, m)["ua"] for m in ("features", "cnn") if res[m][0]
-    }
-    clip = _scores(
-        *cat["clip"],
-        k,
-        classes,
-        "clip",
-        dict(ua_degraded=deg["ua"], wa_degraded=deg["wa"], n_degraded=deg["n"], **members),
-    )
-    spk = _scores(
-        *cat["speaker"],
-        k,
-        classes,
-        "speaker",
-        dict(applies="all clips of the test speaker normalised together"),
-    )
-    return [clip, spk]
-
-
-# --------------------------------------------------------------------------- CLI
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` options to an argument parser.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-
-    Examples
-    --------
-    >>> import argparse
-    >>> p = argparse.ArgumentParser()
-    >>> add_arguments(p)
-    >>> a = p.parse_args(["--loso", "--seed", "3"])
-    >>> a.loso, a.seed
-    (True, 3)
-    """
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="EmoDB folder (metadata.csv + wav/); default ../shared/data/emodb",
-    )
-    parser.add_argument(
-        "--loso",
-        action="store_true",
-        help="run nested leave-one-speaker-out evaluation and print one JSON line per setting",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"weights file to write (default {WEIGHTS_PATH})",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--n-aug",
-        type=int,
-        default=2,
-        help="augmented copies per training clip (default 2)",
-    )
-    parser.add_argument(
-        "--classes",
-        choices=("7", "4", "both"),
-        default="both",
-        help="with --loso: the 7-class task, the 4-class subset, or both (default)",
-    )
-    parser.add_argument(
-        "--no-mlp",
-        action="store_true",
-        help="linear member only (no MLP in the clip-mode ensemble)",
-    )
-    parser.add_argument(
-        "--no-cnn",
-        action="store_true",
-        help="feature member only (no log-mel CNN member; no PyTorch needed)",
-    )
-    parser.add_argument(
-        "--cnn-epochs",
-        type=int,
-        default=CnnConfig.epochs,
-        help=f"training epochs of the CNN member (default {CnnConfig.epochs})",
-    )
-    parser.add_argument(
-        "--cnn-bag",
-        type=int,
-        default=CnnConfig.bag,
-        help=f"CNNs with different seeds averaged in the member (default {CnnConfig.bag})",
-    )
-    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Execute ``train`` with parsed arguments; returns the exit code.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        From a parser set up by :func:`add_arguments`.
-
-    Returns
-    -------
-    int
-        0 on success, 2 when the data folder is missing.
-
-    Examples
-    --------
-    >>> import argparse
-    >>> p = argparse.ArgumentParser()
-    >>> add_arguments(p)
-    >>> run(p.parse_args(["--data", "/nonexistent", "--quiet"]))
-    2
-    """
-    data = Path(args.data) if args.data is not None else default_data_dir()
-    if not (data / "metadata.csv").is_file():
-        print(
-            f"error: no EmoDB metadata.csv under {data} (give --data DIR)",
-            file=sys.stderr,
-        )
-        return 2
-
-    def log(msg):
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
-
-    cnn_cfg = None
-    if not args.no_cnn:
-        from .cnn_train import _torch
-
-        try:
-            _torch()
-        except ImportError as exc:
-            print(f"error: {exc} (or give --no-cnn)", file=sys.stderr)
-            return 2
-        cnn_cfg = CnnConfig(epochs=args.cnn_epochs, bag=args.cnn_bag)
-    cfg = Config(use_mlp=not args.no_mlp, cnn=cnn_cfg)
-    corpus = load_emodb(data, limit=args.limit)
-    log(f"loaded {len(corpus.audio)} clips from {data}")
-    X, src, is_aug, mels = corpus_features(corpus, args.n_aug, args.seed, log=log)
-    if args.loso:
-        sets = {"7": [LABELS], "4": [SUBSET4], "both": [LABELS, SUBSET4]}[args.classes]
-        for classes in sets:
-            log(f"LOSO, {len(classes)} classes")
-            for res in loso(corpus, X, src, is_aug, mels, cfg, args.seed, classes, log=log):
-                print(json.dumps(res), flush=True)
-        return 0
-    y = corpus.labels[src]
-    copy = np.arange(len(src)) // len(corpus.audio)
-    params = _fit_all(
-        X,
-        mels,
-        y,
-        corpus.speakers[src],
-        copy,
-        is_aug,
-        len(LABELS),
-        cfg,
-        args.seed,
-        LABELS,
-        log=log,
-    )
-    out = Path(args.out) if args.out is not None else WEIGHTS_PATH
-    save_params(out, params)
-    log(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
-    return 0
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry point: ``python -m emotion_analytics.model.train``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m emotion_analytics.model.train",
-        description=__doc__.splitlines()[0],
-    )
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return finish_params(params, labels, spk_params, cnn_params, cfg.cnn_mix)
