@@ -12,24 +12,8 @@ from importlib import import_module as _import_module
 from typing import Any as _Any
 
 from . import accessor as _accessor  # noqa: F401  (registers df.emotion)
-from .errors import (
-    APIError,
-    AppInputError,
-    BadAudioError,
-    BadResponseError,
-    ConfigError,
-    DuplicateJobError,
-    EmotionAnalyticsError,
-    Fault,
-    FetchError,
-    JobFailure,
-    JobTimeoutError,
-    MissingDependencyError,
-    NotAResultError,
-    UnknownEngineError,
-    UnsafeURLError,
-    UsageError,
-)
+from . import errors as _errors
+from .errors import *  # noqa: F403  (the error tree: every name of errors.__all__)
 from .responses import to_frame, to_response
 from .schema import COLUMNS
 
@@ -56,23 +40,7 @@ __all__ = [
     "COLUMNS",
     "to_frame",
     "to_response",
-    # the error tree (see emotion_analytics.errors)
-    "EmotionAnalyticsError",
-    "BadResponseError",
-    "NotAResultError",
-    "BadAudioError",
-    "APIError",
-    "Fault",
-    "JobFailure",
-    "MissingDependencyError",
-    "UsageError",
-    "UnknownEngineError",
-    "JobTimeoutError",
-    "AppInputError",
-    "ConfigError",
-    "UnsafeURLError",
-    "FetchError",
-    "DuplicateJobError",
+    *_errors.__all__,  # the error tree (see emotion_analytics.errors)
     *_LAZY,
 ]
 

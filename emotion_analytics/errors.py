@@ -55,7 +55,6 @@ __all__ = [
     "DuplicateJobError",
     "Fault",
     "JobFailure",
-    "require",
 ]
 
 

@@ -7,6 +7,7 @@ here, deterministically, so the tests need no data files.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import requests
 import soundfile as sf
+import soxr
 
 from emotion_analytics.server.config import ServerConfig
 
@@ -30,18 +32,25 @@ V1_SYNC = "/audio/generic/api/v1/sync/recognise_emotion"
 V1_ASYNC = "/audio/generic/api/v1/async/recognise_emotion"
 
 
+@functools.lru_cache(maxsize=4)
+def _voices(rate: int) -> np.ndarray:
+    """The sample conversation (real EmoDB voices, data/conversation.wav) at ``rate``, mono."""
+    x, native = sf.read(REPO / "data" / "conversation.wav", dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    return x if native == rate else soxr.resample(x, native, rate).astype(np.float32)
+
+
 def speechlike(seconds: float, rate: int = 16000, *, seed: int = 0) -> np.ndarray:
-    """Float32 audio with syllable-like bursts (voiced tone + noise, 4 Hz envelope)."""
-    rng = np.random.default_rng(seed)
+    """``seconds`` of real speech (the sample conversation, repeated as needed), float32.
+
+    ``seed`` picks where in the conversation the piece starts, so that two seeds give
+    different audio.
+    """
+    voices = _voices(rate)
     n = int(round(seconds * rate))
-    t = np.arange(n) / rate
-    f0 = 120 + 40 * np.sin(2 * np.pi * 0.3 * t + seed)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = np.sin(phase) + 0.5 * np.sin(2 * phase)
-    envelope = np.clip(np.sin(2 * np.pi * 4 * t + seed), 0, None) ** 2
-    pauses = (np.sin(2 * np.pi * 0.25 * t + seed) > -0.7).astype(float)
-    x = 0.3 * envelope * pauses * voiced + 0.01 * rng.standard_normal(n)
-    return x.astype(np.float32)
+    start = (seed * 7 * rate) % len(voices)
+    reps = -(-(start + n) // len(voices))
+    return np.tile(voices, reps)[start:start + n].copy()
 
 
 def audio_bytes(seconds: float, rate: int = 16000, *, fmt: str = "WAV", seed: int = 0,
