@@ -774,12 +774,14 @@ def to_grid(df: pd.DataFrame, *, step: float = 1.0, by: By = "file") -> pd.DataF
     for v in values:
         keep = keep | ~np.isnan(v)
     rows = np.flatnonzero(keep & timed)
-    groups = _groups(df.iloc[rows], names)
+    groups = _groups(df if len(rows) == len(df) else df.iloc[rows], names)  # no copy: all rows
     g, s, e = groups.codes, start[rows], end[rows]
     first_cell = _first_cells(g, s, e, groups.n, step)
     n = int(first_cell[-1])
 
     def layer(known: np.ndarray):
+        if known.all():
+            return _pieces(g, s, e, groups.n, step, "split", first_cell)
         idx = np.flatnonzero(known)
         row, cell, w = _pieces(g[idx], s[idx], e[idx], groups.n, step, "split", first_cell)
         return idx[row], cell, w
