@@ -11,20 +11,31 @@ The embedded model has two ways to read a window:
   that emotion (an angry customer's anger *is* the baseline it removes).
 
 ``adapt="auto"`` blends the two by the evidence a speaker gives that their windows span
-several emotions. The evidence has two parts:
+several emotions, and keeps the speaker's overall level as information. The evidence has two
+parts:
 
 * **how many windows** there are: a speaker's statistics from ``n`` windows are trusted in
   proportion to ``n / (n + PRIOR_WINDOWS)`` (the empirical-Bayes weight of a group mean);
-* **how far they spread** along the directions that separate emotions: :func:`spread` is the
-  speaker's standard deviation of the clip-mode linear model's logits, relative to that of
-  the training population. A speaker who holds one emotion spreads little (about
-  :data:`SPREAD_LOW` on EmoDB); one who acts all emotions spreads widely (about
-  :data:`SPREAD_HIGH`). Between the two the weight grows linearly; below :data:`SPREAD_LOW`
-  the speaker mode is not used at all.
+* **how many emotions they show**: :func:`variety` is the effective number of classes in the
+  speaker's mix as the clip mode reads it (from its calibrated probabilities), as a share of
+  the classes. Below :data:`VARIETY_LOW` the speaker mode is not used at all; the weight grows
+  linearly up to :data:`VARIETY_HIGH`.
 
-The final log-probabilities are ``(1 - a) * log p_clip + a * log p_speaker`` (a weighted
-geometric mean), with ``a`` from :func:`adapt_weight`. ``adapt=True`` forces ``a = 1``
-(the plain speaker mode), ``adapt=False`` ``a = 0``.
+The speaker's level: the speaker mode reads each window against the speaker's own mean, as if
+the speaker's emotions were mixed like the training population's; what the mean itself says
+is lost. :func:`speaker_mix` keeps it: the clip mode's mean probabilities over the speaker's
+windows (the speaker's emotion mix as the windows read alone see it) replace that population
+prior in the speaker mode's answer (a prior correction, ``p_speaker * mix``, renormalised).
+
+The final log-probabilities are ``(1 - a) * log p_clip + a * (log p_speaker + log mix)`` (a
+weighted geometric mean), with ``a`` from :func:`adapt_weight`. ``adapt=True`` is the plain
+speaker mode (``a = 1``, no mix), ``adapt=False`` the clip mode (``a = 0``).
+
+The constants were set on EmoDB leave-one-speaker-out conversations
+(``scripts/eval_adaptation.py``; see the model card), where results move little over
+``VARIETY_LOW`` 0.75-0.85, ``VARIETY_HIGH`` 0.85-0.95 and ``PRIOR_WINDOWS`` 10-20. There the
+variety of a held-out speaker is 0.30-0.70 (10th-90th percentile) over clips of one emotion,
+0.45-0.80 over two and 0.83-0.95 over all seven.
 
 Everything here is plain numpy on arrays; :class:`~emotion_analytics.model.EmotionModel`
 calls it (``EmotionModel.predict_speaker``), and ``scripts/eval_adaptation.py`` measures it
@@ -33,7 +44,7 @@ on EmoDB conversations (see the model card).
 Examples
 --------
 >>> import numpy as np
->>> adapt_weight(40, 1.0), adapt_weight(40, 0.2), adapt_weight(3, 1.0) < 0.5
+>>> adapt_weight(40, 0.95), adapt_weight(40, 0.6), adapt_weight(3, 0.95) < 0.5
 (0.8, 0.0, True)
 """
 
@@ -43,21 +54,22 @@ import numpy as np
 
 __all__ = [
     "PRIOR_WINDOWS",
-    "SPREAD_LOW",
-    "SPREAD_HIGH",
+    "VARIETY_LOW",
+    "VARIETY_HIGH",
     "MIN_WINDOWS",
-    "spread",
+    "variety",
     "adapt_weight",
+    "speaker_mix",
     "blend",
     "resolve_adapt",
 ]
 
 #: Pseudo-count of the speaker-statistics weight ``n / (n + PRIOR_WINDOWS)``.
 PRIOR_WINDOWS = 10.0
-#: Relative logit spread at or below which a speaker counts as holding one emotion.
-SPREAD_LOW = 0.45
-#: Relative logit spread at or above which a speaker counts as showing a range of emotions.
-SPREAD_HIGH = 0.75
+#: Variety (share of the classes a speaker shows) at or below which the speaker mode is unused.
+VARIETY_LOW = 0.8
+#: Variety at or above which a speaker counts as showing the full range of emotions.
+VARIETY_HIGH = 0.9
 #: Fewer windows than this never use the speaker mode (statistics of 1-2 windows are noise).
 MIN_WINDOWS = 3
 
@@ -92,103 +104,96 @@ def resolve_adapt(adapt) -> str:
     raise ValueError(f"adapt must be 'auto', True or False, got {adapt!r}")
 
 
-def spread(logits: np.ndarray, population_sd: np.ndarray) -> float:
-    """How widely one speaker's windows spread along the directions that separate emotions.
+def variety(p_clip: np.ndarray) -> float:
+    """How many emotions a speaker's windows show, as a share of the classes.
+
+    The effective number of classes in the speaker's mix (``exp`` of the entropy of the clip
+    mode's mean probabilities over the speaker's windows) divided by the number of classes.
+    The model's probabilities are calibrated, so the figure means the same for any weights:
+    near 1 when the windows spread over every class, near ``1/k`` when they all read as one.
 
     Parameters
     ----------
-    logits : numpy.ndarray
-        ``(n, k)`` clip-mode logits (standardised features times the linear model's weights)
-        of one speaker's windows.
-    population_sd : numpy.ndarray
-        ``(k,)`` standard deviation of each logit over the training population (what
-        :func:`logit_sd` gives for the model).
+    p_clip : numpy.ndarray
+        ``(n, k)`` clip-mode probabilities of one speaker's windows.
 
     Returns
     -------
     float
-        The speaker's standard deviation of each logit divided by the population's, averaged
-        over the logits (root mean square); 0 for fewer than two windows. About 1 means the
-        speaker spreads as much as the whole training population.
+        In ``[1/k, 1]``; 0 for no windows.
 
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> wide = rng.standard_normal((200, 3))
-    >>> round(spread(wide, np.ones(3)), 1), round(spread(0.3 * wide, np.ones(3)), 1)
-    (1.0, 0.3)
+    >>> round(variety(np.eye(4)), 2), round(variety(np.eye(4)[[0, 0, 0, 1]]), 2)
+    (1.0, 0.44)
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    if logits.ndim != 2 or logits.shape[0] < 2:
+    p = np.asarray(p_clip, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] == 0:
         return 0.0
-    sd = logits.std(axis=0, ddof=1)
-    ref = np.maximum(np.asarray(population_sd, dtype=np.float64), 1e-12)
-    return float(np.sqrt(np.mean((sd / ref) ** 2)))
-
-
-def logit_sd(lr_w: np.ndarray) -> np.ndarray:
-    """Population standard deviation of the linear logits, from the weights alone.
-
-    The clip-mode features are standardised (unit variance per feature over the training
-    rows); ignoring their correlations, the variance of logit ``j`` is the sum of its squared
-    weights. The correlations are the same for every speaker, so the *ratio* in :func:`spread`
-    is what matters, not this value's exactness.
-
-    Parameters
-    ----------
-    lr_w : numpy.ndarray
-        ``(d, k)`` weights of the clip-mode linear model.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(k,)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> logit_sd(np.array([[3.0, 0.0], [4.0, 1.0]])).tolist()
-    [5.0, 1.0]
-    """
-    w = np.asarray(lr_w, dtype=np.float64)
-    return np.sqrt((w**2).sum(axis=0))
+    mix = p.mean(axis=0)
+    entropy = -float(np.sum(mix * np.log(np.maximum(mix, 1e-300))))
+    return float(np.exp(entropy) / p.shape[1])
 
 
 def adapt_weight(
     n: int,
-    spread_value: float,
+    variety_value: float,
     *,
     prior: float = PRIOR_WINDOWS,
-    low: float = SPREAD_LOW,
-    high: float = SPREAD_HIGH,
+    low: float = VARIETY_LOW,
+    high: float = VARIETY_HIGH,
 ) -> float:
-    """Weight of the speaker mode for a speaker with ``n`` windows and this spread.
+    """Weight of the speaker mode for a speaker with ``n`` windows and this variety.
 
     Parameters
     ----------
     n : int
         The speaker's windows (speech windows in the recording).
-    spread_value : float
-        From :func:`spread`.
+    variety_value : float
+        From :func:`variety`.
     prior, low, high : float
-        :data:`PRIOR_WINDOWS`, :data:`SPREAD_LOW`, :data:`SPREAD_HIGH`.
+        :data:`PRIOR_WINDOWS`, :data:`VARIETY_LOW`, :data:`VARIETY_HIGH`.
 
     Returns
     -------
     float
-        ``n / (n + prior) * clip((spread - low) / (high - low), 0, 1)``, rounded to 6 digits;
-        0 below :data:`MIN_WINDOWS` windows.
+        ``n / (n + prior) * clip((variety - low) / (high - low), 0, 1)``, rounded to 6
+        digits; 0 below :data:`MIN_WINDOWS` windows.
 
     Examples
     --------
-    >>> adapt_weight(10, 0.75), adapt_weight(10, 0.6), adapt_weight(2, 2.0)
+    >>> adapt_weight(10, 0.9), adapt_weight(10, 0.85), adapt_weight(2, 1.0)
     (0.5, 0.25, 0.0)
     """
     if n < MIN_WINDOWS:
         return 0.0
-    evidence = float(np.clip((spread_value - low) / max(high - low, 1e-12), 0.0, 1.0))
+    evidence = float(np.clip((variety_value - low) / max(high - low, 1e-12), 0.0, 1.0))
     return round(n / (n + prior) * evidence, 6)
+
+
+def speaker_mix(p_clip: np.ndarray) -> np.ndarray:
+    """The speaker's emotion mix as the clip mode sees it, as log-probabilities.
+
+    Parameters
+    ----------
+    p_clip : numpy.ndarray
+        ``(n, k)`` clip-mode probabilities of one speaker's windows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` log of the mean probability of each class over the windows (floored at
+        1e-6 so that no class is ruled out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.exp(speaker_mix(np.array([[0.9, 0.1], [0.7, 0.3]]))).round(2).tolist()
+    [0.8, 0.2]
+    """
+    mix = np.asarray(p_clip, dtype=np.float64).mean(axis=0)
+    return np.log(np.maximum(mix, 1e-6))
 
 
 def blend(log_p_clip: np.ndarray, log_p_speaker: np.ndarray, weight: float) -> np.ndarray:

@@ -114,6 +114,16 @@ class EmotionModel:
         self.params = params
         # weight of the CNN member's log-probabilities (0 when the weights have none)
         self.cnn_mix = float(params["cnn_mix"]) if "cnn_blocks" in params else 0.0
+        # trained arousal / valence heads (name -> (w, b)); without one, a dimension is
+        # derived from the class probabilities (see :meth:`dimensions`)
+        self.dim_heads = {
+            k[4:-2]: (
+                np.asarray(params[k], np.float64),
+                float(params[k[:-1] + "b"]),
+            )
+            for k in params
+            if k.startswith("dim_") and k.endswith("_w")
+        }
         self.spk = None
         if "spk_lr_w" in params:
             self.spk = {
@@ -250,8 +260,9 @@ class EmotionModel:
             (n, len(labels)) CNN log-probabilities of the same windows.
         adapt : {"auto", True, False}
             ``"auto"``: weigh the speaker mode by the evidence the windows give that the
-            speaker shows a range of emotions (:mod:`emotion_analytics.model.adaptation`);
-            ``True``: the plain speaker mode; ``False``: the clip mode.
+            speaker shows a range of emotions, with the speaker's emotion mix kept as its
+            prior (:mod:`emotion_analytics.model.adaptation`); ``True``: the plain speaker
+            mode (with at least ``adaptation.MIN_WINDOWS`` windows); ``False``: the clip mode.
 
         Returns
         -------
@@ -275,24 +286,29 @@ class EmotionModel:
         mode = adaptation.resolve_adapt(adapt)
         feats = np.asarray(feats, dtype=np.float64).reshape(-1, self.mean.shape[0])
         n = feats.shape[0]
-        clip_p = self.proba_from_features(feats)
+        clip_p = self.proba_from_features(feats)  # the feature member alone
+        log_p = np.log(np.maximum(clip_p, 1e-300))
+        with_cnn = cnn_logp is not None and self.has_cnn and n > 0
+        if with_cnn:
+            cnn_logp = np.asarray(cnn_logp, np.float64)
+            whole = _softmax((1.0 - self.cnn_mix) * log_p + self.cnn_mix * cnn_logp)
+        else:
+            whole = clip_p
         weight = 0.0
         if self.spk is not None and n >= adaptation.MIN_WINDOWS:
             if mode == "on":
                 weight = 1.0
             elif mode == "auto":
-                logits = self._standardise(feats) @ self.lr_w
-                weight = adaptation.adapt_weight(
-                    n, adaptation.spread(logits, adaptation.logit_sd(self.lr_w)))
-        log_p = np.log(np.maximum(clip_p, 1e-300))
-        if weight > 0:
-            spk_p = self._proba_adapted(feats)
-            p = adaptation.blend(log_p, np.log(np.maximum(spk_p, 1e-300)), weight)
-            log_p = np.log(np.maximum(p, 1e-300))
-        if cnn_logp is None or not self.has_cnn or n == 0:
+                weight = adaptation.adapt_weight(n, adaptation.variety(whole))
+        if weight == 0:
+            return whole, 0.0
+        log_spk = np.log(np.maximum(self._proba_adapted(feats), 1e-300))
+        if mode == "auto":  # keep the speaker's overall level: their emotion mix as the prior
+            log_spk = log_spk + adaptation.speaker_mix(whole)
+        log_p = np.log(np.maximum(adaptation.blend(log_p, log_spk, weight), 1e-300))
+        if not with_cnn:
             return _softmax(log_p), weight
-        logit = (1.0 - self.cnn_mix) * log_p + self.cnn_mix * np.asarray(cnn_logp, np.float64)
-        return _softmax(logit), weight
+        return _softmax((1.0 - self.cnn_mix) * log_p + self.cnn_mix * cnn_logp), weight
 
     # ------------------------------------------------------------------ public
     def predict_proba(self, windows, adapt: bool = False) -> np.ndarray:
@@ -336,6 +352,83 @@ class EmotionModel:
             return self.proba_from_features(_features.extract_batch(windows), adapt=adapt)
         feats, mels = _features.extract_batch(windows, with_mels=True)
         return self.proba_from_features(feats, adapt=adapt, mels=mels)
+
+    def dimensions(self, proba: np.ndarray, feats: np.ndarray | None = None) -> dict:
+        """Arousal and valence in [0, 1] of windows, from their class probabilities or features.
+
+        A dimension with a trained head in the weights comes from the head (a logistic
+        regression on the standardised ``feats``); otherwise it is derived from ``proba``
+        through the labels' places (:func:`.dimensions.derived_dimensions`), which needs every
+        label of the model to have one. A dimension that neither gives is left out.
+
+        Parameters
+        ----------
+        proba : numpy.ndarray
+            (n, len(labels)) class probabilities.
+        feats : numpy.ndarray, optional
+            (n, n_features) features of the same windows (needed by trained heads).
+
+        Returns
+        -------
+        dict
+            ``"arousal"`` / ``"valence"`` -> float64 ``(n,)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> p = np.eye(7)[[0, 6]]  # anger, sadness
+        >>> {k: v.tolist() for k, v in m.dimensions(p).items()}
+        {'arousal': [1.0, 0.0], 'valence': [0.0, 0.0]}
+        """
+        from .dimensions import derived_dimensions
+
+        out = derived_dimensions(proba, self.labels)
+        if feats is not None:
+            z = self._standardise(np.asarray(feats, np.float64).reshape(-1, self.mean.shape[0]))
+            for name, (w, b) in self.dim_heads.items():
+                out[name] = 1.0 / (1.0 + np.exp(-(z @ w + b)))
+        return out
+
+    def predict_windows(self, windows, adapt: bool = False) -> tuple[np.ndarray, dict]:
+        """Class probabilities and dimensions (arousal, valence) of each window.
+
+        Parameters
+        ----------
+        windows : list of 1-D float arrays, or 2-D array (n, n_samples)
+            Mono audio at :attr:`sample_rate`.
+        adapt : bool, default False
+            Speaker-adaptive mode for the class probabilities (see :meth:`predict_proba`).
+
+        Returns
+        -------
+        proba : numpy.ndarray
+            float64 (n, len(labels)), rows sum to 1 (the same as :meth:`predict_proba`).
+        dims : dict
+            ``"arousal"`` / ``"valence"`` -> float64 ``(n,)`` in [0, 1] (see
+            :meth:`dimensions`; ``{}`` when the labels give none).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emotion_analytics.model import load_model
+        >>> m = load_model()
+        >>> p, dims = m.predict_windows(np.zeros((2, m.sample_rate), np.float32))
+        >>> p.shape, sorted(dims), dims["arousal"].shape
+        ((2, 7), ['arousal', 'valence'], (2,))
+        """
+        if isinstance(windows, np.ndarray) and windows.ndim == 1:
+            windows = windows[None, :]
+        if len(windows) == 0:
+            proba = np.zeros((0, len(self.labels)), dtype=np.float64)
+            return proba, self.dimensions(proba, np.zeros((0, self.mean.shape[0])))
+        if self.has_cnn:
+            feats, mels = _features.extract_batch(windows, with_mels=True)
+        else:
+            feats, mels = _features.extract_batch(windows), None
+        proba = self.proba_from_features(feats, adapt=adapt, mels=mels)
+        return proba, self.dimensions(proba, feats)
 
     def predict(self, windows) -> list[str]:
         """Most probable label for each window.
