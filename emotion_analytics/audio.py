@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import contextvars
 import io
 import os
 import re
@@ -43,10 +45,11 @@ from typing import IO, Any, Union
 
 import numpy as np
 
-from .errors import BadAudioError, require
+from .errors import AudioTooLongError, BadAudioError, require
 
 __all__ = [
     "TruncatedAudioWarning",
+    "AudioTooLongError",
     "AudioInfo",
     "AudioSource",
     "AudioStream",
@@ -54,6 +57,7 @@ __all__ = [
     "probe",
     "stream",
     "resample",
+    "decode_limit",
     "sniff_format",
     "source_name",
     "to_base64",
@@ -76,6 +80,34 @@ _ENCODINGS = {
     "wav": "LINEAR16", "flac": "FLAC", "mp3": "MP3", "ogg": "OGG_VORBIS", "opus": "OGG_OPUS",
     "mp4": "AAC", "aac": "AAC", "webm": "WEBM_OPUS", "amr": "AMR",
 }
+
+
+#: The limit on decoded seconds that `decode_limit` sets for streams opened in its block.
+_DECODE_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "emotion_analytics_decode_limit", default=None)
+
+
+@contextlib.contextmanager
+def decode_limit(seconds: float | None) -> Iterator[None]:
+    """Within the block, every `stream` (and so `decode` and `recognise`) stops at ``seconds``.
+
+    Decoding raises `AudioTooLongError` as soon as the decoded audio passes ``seconds``,
+    whatever the container's header claims: this is how a server bounds the work and memory
+    one upload can take. The limit holds in the current thread (a context variable); a
+    ``max_seconds=`` given to `stream` wins over it.
+
+    >>> import numpy as np
+    >>> with decode_limit(2.0):
+    ...     decode((np.zeros(16000 * 3, np.float32), 16000))
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.errors.AudioTooLongError: <array>: the decoded audio passed the limit ...
+    """
+    token = _DECODE_LIMIT.set(seconds)
+    try:
+        yield
+    finally:
+        _DECODE_LIMIT.reset(token)
 
 
 class TruncatedAudioWarning(UserWarning):
@@ -506,7 +538,12 @@ class AudioStream:
     """
 
     def __init__(self, source: Any, *, sample_rate: int, channels: str, block_seconds: float,
-                 truncated: str = "warn"):
+                 truncated: str = "warn", max_seconds: float | None = None):
+        if max_seconds is None:
+            max_seconds = _DECODE_LIMIT.get()
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
+        self.max_seconds = max_seconds
         if truncated not in ("warn", "error"):
             raise ValueError(f"truncated must be 'warn' or 'error', got {truncated!r}")
         self._truncated = truncated
@@ -523,6 +560,9 @@ class AudioStream:
         self.channels = channels
         self.n_channels = 1 if channels == "mono" else self.info.channels
         self._block_frames = max(1, int(round(block_seconds * self.info.sample_rate)))
+        if max_seconds is not None:  # never read much past the limit in one block
+            self._block_frames = min(self._block_frames,
+                                     max(1, int(max_seconds * self.info.sample_rate) + 1))
         self._used = False
 
     def __enter__(self) -> AudioStream:
@@ -555,6 +595,12 @@ class AudioStream:
             if resampler is not None:
                 x = resampler.resample_chunk(np.ascontiguousarray(x))
             total += raw.shape[0]
+            if self.max_seconds is not None and total > self.max_seconds * native:
+                self.close()
+                raise AudioTooLongError(
+                    f"{self.name}: the decoded audio passed the limit of {self.max_seconds:g} s "
+                    f"(its header said {self.info.duration:.1f} s); send a shorter recording "
+                    "or split it", limit=self.max_seconds)
             if x.shape[0]:
                 yield self._shape(x)
         if total == 0:
@@ -630,6 +676,7 @@ def stream(
     channels: str = "mono",
     block_seconds: float = _DEFAULT_BLOCK_SECONDS,
     truncated: str = "warn",
+    max_seconds: float | None = None,
 ) -> AudioStream:
     """Open audio for reading in blocks: decoded and resampled as it is read.
 
@@ -649,6 +696,10 @@ def stream(
     truncated : {"warn", "error"}
         A file shorter than its header announces: use the decoded part with a
         `TruncatedAudioWarning`, or raise `BadAudioError` (at the end of the stream).
+    max_seconds : float, optional
+        Raise `AudioTooLongError` as soon as the decoded audio passes this many seconds
+        (counted on the decoded samples, never taken from the header). Default: the limit of
+        an enclosing `decode_limit` block, else none.
 
     Returns
     -------
@@ -669,7 +720,7 @@ def stream(
     (2, 80000, 2)
     """
     return AudioStream(source, sample_rate=sample_rate, channels=channels,
-                       block_seconds=block_seconds, truncated=truncated)
+                       block_seconds=block_seconds, truncated=truncated, max_seconds=max_seconds)
 
 
 def decode(

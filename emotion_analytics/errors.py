@@ -10,6 +10,7 @@ modules that raise one also re-export it where it was documented first (e.g.
     ├── BadResponseError            a malformed API answer or table (also a ValueError)
     │   └── NotAResultError         an async acknowledgement given where a result was expected
     ├── BadAudioError               audio that cannot be decoded or used (also a ValueError)
+    │   └── AudioTooLongError       decoding passed a limit on seconds of audio
     ├── APIError                    an emotion API answered with an error (status, fault, code)
     │   ├── Fault                   the server answers this fault with an HTTP status
     │   └── JobFailure              an async job of the server fails with this fault
@@ -43,6 +44,7 @@ __all__ = [
     "BadResponseError",
     "NotAResultError",
     "BadAudioError",
+    "AudioTooLongError",
     "APIError",
     "MissingDependencyError",
     "UsageError",
@@ -91,6 +93,22 @@ class NotAResultError(BadResponseError):
 
 class BadAudioError(EmotionAnalyticsError, ValueError):
     """Audio that cannot be decoded, is empty, or is otherwise unusable."""
+
+
+class AudioTooLongError(BadAudioError):
+    """Decoding passed a limit on seconds of audio (``stream(..., max_seconds=)``).
+
+    Raised as soon as the decoded audio passes the limit, whatever the file's header says.
+
+    Attributes
+    ----------
+    limit : float
+        The limit, in seconds.
+    """
+
+    def __init__(self, message: str, *, limit: float):
+        self.limit = limit
+        super().__init__(message)
 
 
 class APIError(EmotionAnalyticsError):

@@ -47,7 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--max-body-mb", type=float, default=d.max_body_bytes / _MB,
       help="largest request body in MiB (default %(default)s)")
     a("--max-sync-seconds", type=float, default=d.max_sync_seconds,
-      help="longest audio the sync endpoints take, in seconds (default %(default)s)")
+      help="longest audio the sync endpoints take, in seconds of decoded audio: decoding stops "
+           "and answers 413 as soon as it passes this (default %(default)s)")
+    a("--max-async-seconds", type=float, default=d.max_async_seconds,
+      help="longest audio an async job analyses, in seconds of decoded audio (default "
+           "%(default)s, 4 hours)")
+    a("--max-result-mb", type=float, default=d.max_result_bytes / _MB,
+      help="largest JSON answer an async job keeps, in MiB (default %(default)s)")
     a("--max-fetch-mb", type=float, default=d.max_fetch_bytes / _MB,
       help="largest audio fetched from a url, in MiB (default %(default)s)")
     a("--fetch-timeout", type=float, default=d.fetch_timeout,
@@ -77,6 +83,8 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
         engine=args.engine, labels=args.labels,
         webhook_secret=args.webhook_secret or env.get(WEBHOOK_SECRET_ENV) or None,
         max_body_bytes=int(args.max_body_mb * _MB), max_sync_seconds=args.max_sync_seconds,
+        max_async_seconds=args.max_async_seconds,
+        max_result_bytes=int(args.max_result_mb * _MB),
         max_fetch_bytes=int(args.max_fetch_mb * _MB), fetch_timeout=args.fetch_timeout,
         allow_private_urls=args.allow_private_urls, workers=args.workers,
         webhook_retries=args.webhook_retries, webhook_retry_delay=args.webhook_retry_delay,

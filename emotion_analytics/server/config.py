@@ -42,8 +42,7 @@ class ServerConfig:
     Parameters
     ----------
     host, port
-        Where the server listens. ``host`` also decides whether loopback webhooks are allowed
-        (only while the server itself listens on loopback) and whether keys are required.
+        Where the server listens. Anything but loopback requires API keys.
     jobs_db
         The SQLite file holding async jobs; ``None`` keeps them in a temporary file that is
         lost with the process.
@@ -61,17 +60,36 @@ class ServerConfig:
     max_body_bytes
         Largest request body accepted, in bytes (413 above it).
     max_sync_seconds
-        Longest audio the sync endpoints analyse (413 above it; the async endpoints have no
-        duration limit).
+        Longest audio the sync endpoints analyse, counted on the decoded audio (413 as soon as
+        decoding passes it, whatever the file's header claims).
+    max_async_seconds
+        Longest audio an async job analyses, counted the same way (413 at submission when the
+        header already says more; the job fails with ``AudioTooLong`` when decoding passes it).
+    max_result_bytes
+        Largest JSON answer an async job keeps (the job fails with ``ResultTooLarge`` above).
     max_fetch_bytes, fetch_timeout
-        Limits on audio fetched from a ``url`` body field.
+        Limits on audio fetched from a ``url`` body field; ``fetch_timeout`` is the whole
+        download's time, not a time per read.
     allow_private_urls
         Let ``url`` and webhook targets be private, loopback or link-local addresses.
+    allow_loopback_webhooks
+        Let webhooks point at loopback addresses (``127.0.0.1``, ``::1``): for a receiver on
+        the server's own machine. Off by default, as behind a reverse proxy it would let remote
+        clients post to local services.
+    max_queued
+        Async jobs waiting in the queue at most; a submission beyond it is answered 429 with
+        ``Retry-After``.
+    keep_results
+        Seconds a finished job (its answer, status and audio) is kept after it finished and its
+        webhook was delivered or given up; then it is deleted and the space reclaimed.
     workers
         Jobs analysed at the same time (async and sync each get this many).
     webhook_retries, webhook_retry_delay, webhook_timeout
         A failed delivery is retried ``webhook_retries`` times, waiting ``webhook_retry_delay``
-        seconds, then twice as long each time.
+        seconds, then twice as long each time; each post has ``webhook_timeout`` seconds in all.
+    webhooks_per_host
+        Posts in flight to one host at the same time, so that a slow receiver cannot hold every
+        delivery thread.
     shutdown_grace
         Seconds a graceful shutdown waits for running jobs before putting them back in the queue.
     """
@@ -85,13 +103,19 @@ class ServerConfig:
     webhook_secret: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     max_sync_seconds: float = 60.0
+    max_async_seconds: float = 4 * 3600.0
+    max_result_bytes: int = 16 * 1024 * 1024
     max_fetch_bytes: int = 512 * 1024 * 1024
     fetch_timeout: float = 30.0
     allow_private_urls: bool = False
+    allow_loopback_webhooks: bool = False
+    max_queued: int = 1000
+    keep_results: float = 7 * 24 * 3600.0
     workers: int = 2
     webhook_retries: int = 5
     webhook_retry_delay: float = 2.0
     webhook_timeout: float = 10.0
+    webhooks_per_host: int = 2
     shutdown_grace: float = 30.0
 
     @property
@@ -113,7 +137,9 @@ class ServerConfig:
                 f"it could use it. Set {API_KEYS_ENV}=key1,key2 or pass --api-keys-file FILE, "
                 "or listen on loopback only (--host 127.0.0.1)."
             )
-        for name in ("max_body_bytes", "max_sync_seconds", "max_fetch_bytes", "workers"):
+        for name in ("max_body_bytes", "max_sync_seconds", "max_async_seconds",
+                     "max_result_bytes", "max_fetch_bytes", "fetch_timeout", "max_queued",
+                     "keep_results", "workers", "webhook_timeout", "webhooks_per_host"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.webhook_retries < 0 or self.webhook_retry_delay < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import logging
 import math
 import re
@@ -19,7 +20,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadAudioError, DuplicateJobError, Fault, FetchError, JobFailure, UnsafeURLError
+from ..errors import (
+    AudioTooLongError,
+    BadAudioError,
+    DuplicateJobError,
+    Fault,
+    FetchError,
+    JobFailure,
+    UnsafeURLError,
+)
 from ..protocol import fault_body, recognise_path
 from .config import ServerConfig
 from .fetch import URLPolicy, check_url, fetch
@@ -148,6 +157,10 @@ class ServerState:
                         "emotion_analytics.BadRequest")
 
     def probe_duration(self, data: bytes) -> float:
+        """The duration the header states (NaN when it does not say); 400 for non-audio.
+
+        Only ever used to refuse early: the limits are enforced on the decoded audio.
+        """
         from ..audio import probe
 
         try:
@@ -155,6 +168,13 @@ class ServerState:
         except BadAudioError as exc:
             raise Fault(400, f"content is not audio this server can read: {exc}",
                         "emotion_analytics.BadAudio") from exc
+
+    @staticmethod
+    def too_long(limit: float, what: str, hint: str, stated: float | None = None) -> Fault:
+        said = f"the file's header says {stated:.1f} s" if stated is not None else \
+            "decoding passed it"
+        return Fault(413, f"the audio is longer than the {what} limit of {limit:g} s ({said}); "
+                          f"{hint}", "emotion_analytics.AudioTooLong")
 
     def recognise_sync(self, body: AudioBody, version: str, *,
                        dimensions: bool = False) -> list[dict]:
@@ -167,26 +187,22 @@ class ServerState:
         if body.content is None:
             raise Fault(400, "the body needs content: the audio file, base64-encoded",
                         "emotion_analytics.BadRequest")
-        data: Any = decode_content(body.content)
-        duration = self.probe_duration(data)
-        if not math.isfinite(duration):  # the container does not say: decode to measure
-            from ..audio import decode
+        from ..audio import decode_limit
 
-            try:
-                audio, rate = decode(data)
-            except BadAudioError as exc:
-                raise Fault(400, f"the audio cannot be decoded: {exc}",
-                            "emotion_analytics.BadAudio") from exc
-            duration, data = len(audio) / rate, (audio, rate)
+        data = decode_content(body.content)
         limit = self.config.max_sync_seconds
-        if duration > limit:
-            raise Fault(413, f"the audio lasts {duration:.1f} s, longer than the sync limit of "
-                             f"{limit:g} s; use the async endpoint "
-                             f"{recognise_path(version, 'async')}",
-                        "emotion_analytics.AudioTooLong")
+        hint = f"use the async endpoint {recognise_path(version, 'async')}"
+        # the parallel-analysis limit covers reading the file too; the audio is decoded as a
+        # stream that stops as soon as it passes the limit (the header is never trusted)
         with self._sync_slots:
+            stated = self.probe_duration(data)
+            if math.isfinite(stated) and stated > limit:
+                raise self.too_long(limit, "sync", hint, stated)
             try:
-                return self.analyze(data, version, dimensions=dimensions)
+                with decode_limit(limit):
+                    return self.analyze(data, version, dimensions=dimensions)
+            except AudioTooLongError as exc:
+                raise self.too_long(limit, "sync", hint) from exc
             except BadAudioError as exc:
                 raise Fault(400, f"the audio cannot be analysed: {exc}",
                             "emotion_analytics.BadAudio") from exc
@@ -210,7 +226,10 @@ class ServerState:
         data = None
         if body.content is not None:
             data = decode_content(body.content)
-            self.probe_duration(data)
+            stated = self.probe_duration(data)
+            limit = self.config.max_async_seconds
+            if math.isfinite(stated) and stated > limit:
+                raise self.too_long(limit, "async", "split the recording", stated)
         else:
             try:
                 check_url(body.url, self.url_policy, what="url")
@@ -238,12 +257,25 @@ class ServerState:
                              timeout=self.config.fetch_timeout)
             except (FetchError, UnsafeURLError) as exc:
                 raise JobFailure(str(exc), "emotion_analytics.FetchFailed") from exc
+        from ..audio import decode_limit
+
+        limit = self.config.max_async_seconds
         try:
-            return self.analyze(data, job.version,
-                                dimensions=bool(job.options.get("dimensions", False)))
+            with decode_limit(limit):
+                result = self.analyze(data, job.version,
+                                      dimensions=bool(job.options.get("dimensions", False)))
+        except AudioTooLongError as exc:
+            raise JobFailure(self.too_long(limit, "async", "split the recording").fault_string,
+                             "emotion_analytics.AudioTooLong") from exc
         except BadAudioError as exc:
             raise JobFailure(f"the audio cannot be analysed: {exc}",
                              "emotion_analytics.BadAudio") from exc
+        size = len(json.dumps(result))
+        if size > self.config.max_result_bytes:
+            raise JobFailure(f"the answer would be {size} bytes, more than this server's limit "
+                             f"of {self.config.max_result_bytes} bytes; split the recording",
+                             "emotion_analytics.ResultTooLarge")
+        return result
 
     def status(self, request_id: str, *, apikey: str | None) -> dict[str, Any]:
         job = self.store.get(request_id)

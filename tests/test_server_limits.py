@@ -1,0 +1,167 @@
+"""The server under a careless or hostile client: bounded decoding, keys before work, deadlines,
+one owner per job database, per-key job ids, queue and retention limits.
+
+Every test runs a real server on loopback (real SQLite, real uploads); slow peers and receivers
+are real sockets written here. Deadlines in these tests only keep a broken server from hanging
+the suite; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import numpy as np
+import pytest
+import requests
+import soundfile as sf
+from server_fixtures import (
+    V1_SYNC,
+    V2_ASYNC,
+    V2_SYNC,
+    LiveServer,
+    assert_fault,
+    audio_bytes,
+    speechlike,
+)
+
+from emotion_analytics.server.config import ServerConfig
+
+av = pytest.importorskip("av")
+
+LIMIT = 20.0  # seconds of decoded audio, sync and async
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only, non-seekable file: the muxer cannot go back to write the duration."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, b) -> int:
+        self.data += bytes(b)
+        return len(b)
+
+
+def encode(fmt: str, codec: str, seconds: float, *, rate: int = 16000, bit_rate=None,
+           seekable: bool = True) -> bytes:
+    """Real speech encoded with PyAV (FFmpeg); ``seekable=False`` writes as a live stream."""
+    out = io.BytesIO() if seekable else _Pipe()
+    container = av.open(out, mode="w", format=fmt)
+    st = container.add_stream(codec, rate=rate)
+    st.layout = "mono"
+    if bit_rate:
+        st.bit_rate = bit_rate
+    x = speechlike(seconds, rate)
+    for i in range(0, len(x), rate):
+        frame = av.AudioFrame.from_ndarray(x[None, i:i + rate], format="fltp", layout="mono")
+        frame.sample_rate = rate
+        for packet in st.encode(frame):
+            container.mux(packet)
+    for packet in st.encode(None):
+        container.mux(packet)
+    container.close()
+    return bytes(out.getvalue() if seekable else out.data)
+
+
+def webm_without_duration(seconds: float) -> bytes:
+    """A webm/Opus recording whose header states no duration (written by a live recorder)."""
+    return encode("webm", "libopus", seconds, rate=48000, seekable=False)
+
+
+def adts_that_lies(seconds: float) -> bytes:
+    """ADTS AAC whose start is dense (2 s at 256 kbps) and the rest sparse (8 kbps): FFmpeg
+    estimates its duration from the start's bit rate, far shorter than what decodes."""
+    return (encode("adts", "aac", 2.0, bit_rate=256000)
+            + encode("adts", "aac", seconds - 2.0, bit_rate=8000))
+
+
+def one_hertz_wav(samples: int) -> bytes:
+    """A small WAV whose header says 1 sample per second: ``samples`` seconds of 'audio'."""
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    sf.write(buf, (rng.standard_normal(samples) * 3000).astype(np.int16), 1, format="WAV",
+             subtype="PCM_16")
+    return buf.getvalue()
+
+
+def wait_job(srv, request_id: str, *, params=None, timeout: float = 120.0) -> dict:
+    status = f"/audio/generic/api/v2/async/status/{request_id}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = requests.get(srv.url + status, params=params, timeout=30).json()
+        if info.get("state") in ("done", "failed"):
+            return info
+        time.sleep(0.1)
+    raise AssertionError(f"job {request_id} not finished after {timeout} s: {info}")
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    db = tmp_path_factory.mktemp("limits") / "jobs.sqlite3"
+    cfg = ServerConfig(jobs_db=db, max_sync_seconds=LIMIT, max_async_seconds=LIMIT,
+                       max_result_bytes=600)
+    with LiveServer(cfg) as srv:
+        yield srv
+
+
+# -- 1. decoding stops at the limit --------------------------------------------------------------
+
+def test_sync_refuses_audio_longer_than_its_header_says(limited):
+    lying = adts_that_lies(60.0)  # its header estimate is well under the limit
+    from emotion_analytics.audio import probe
+
+    assert probe(lying).duration < LIMIT
+    for path in (V2_SYNC, V1_SYNC):
+        r = requests.post(limited.url + path, json={"content": b64(lying)}, timeout=120)
+        fault = assert_fault(r, 413, "emotion_analytics.AudioTooLong")
+        assert "20 s" in fault["faultstring"] and "async" in fault["faultstring"]
+
+
+def test_sync_webm_without_duration_stops_at_the_limit(limited):
+    long_clip = webm_without_duration(90.0)
+    from emotion_analytics.audio import probe
+
+    assert np.isnan(probe(long_clip).duration)
+    r = requests.post(limited.url + V2_SYNC, json={"content": b64(long_clip)}, timeout=120)
+    fault = assert_fault(r, 413, "emotion_analytics.AudioTooLong")
+    assert "decoding passed it" in fault["faultstring"]
+    short = webm_without_duration(6.0)
+    r = requests.post(limited.url + V2_SYNC, json={"content": b64(short)}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert all(seg["end"] <= 6.5 for seg in r.json())
+
+
+def test_async_limit_on_decoded_seconds(limited):
+    # a header that says 1 Hz: 40,000 s claimed, refused at the door
+    r = requests.post(limited.url + V2_ASYNC, json={"content": b64(one_hertz_wav(40_000))},
+                      timeout=60)
+    assert_fault(r, 413, "emotion_analytics.AudioTooLong")
+    # no duration in the header: the job decodes up to the limit and fails there
+    r = requests.post(limited.url + V2_ASYNC, params={"request_id": "long-webm"},
+                      json={"content": b64(webm_without_duration(60.0))}, timeout=60)
+    assert r.status_code == 202, r.text
+    info = wait_job(limited, "long-webm")
+    assert info["state"] == "failed", info
+    assert info["fault"]["detail"]["errorcode"] == "emotion_analytics.AudioTooLong"
+
+
+def test_async_result_size_is_capped(limited):
+    r = requests.post(limited.url + V2_ASYNC, params={"request_id": "many-segments"},
+                      json={"content": b64(audio_bytes(18.0, seed=2))}, timeout=60)
+    assert r.status_code == 202, r.text
+    info = wait_job(limited, "many-segments")
+    assert info["state"] == "failed", info
+    assert info["fault"]["detail"]["errorcode"] == "emotion_analytics.ResultTooLarge"
+    assert "600 bytes" in info["fault"]["faultstring"]
