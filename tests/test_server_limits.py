@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import time
 
 import numpy as np
@@ -111,7 +112,7 @@ def wait_job(srv, request_id: str, *, params=None, timeout: float = 120.0) -> di
 def limited(tmp_path_factory):
     db = tmp_path_factory.mktemp("limits") / "jobs.sqlite3"
     cfg = ServerConfig(jobs_db=db, max_sync_seconds=LIMIT, max_async_seconds=LIMIT,
-                       max_result_bytes=600)
+                       max_result_bytes=1)  # every answer is too large here
     with LiveServer(cfg) as srv:
         yield srv
 
@@ -159,9 +160,33 @@ def test_async_limit_on_decoded_seconds(limited):
 
 def test_async_result_size_is_capped(limited):
     r = requests.post(limited.url + V2_ASYNC, params={"request_id": "many-segments"},
-                      json={"content": b64(audio_bytes(18.0, seed=2))}, timeout=60)
+                      json={"content": b64(audio_bytes(6.0, seed=1))}, timeout=60)
     assert r.status_code == 202, r.text
     info = wait_job(limited, "many-segments")
     assert info["state"] == "failed", info
     assert info["fault"]["detail"]["errorcode"] == "emotion_analytics.ResultTooLarge"
-    assert "600 bytes" in info["fault"]["faultstring"]
+    assert "limit of 1 bytes" in info["fault"]["faultstring"]
+
+
+# -- 2. the key before the body ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    db = tmp_path_factory.mktemp("keyed-limits") / "jobs.sqlite3"
+    with LiveServer(ServerConfig(jobs_db=db, api_keys=("key-a", "key-b"))) as srv:
+        yield srv
+
+
+def test_key_is_checked_before_the_body_is_parsed(keyed):
+    not_json = b"{" * 4096
+    many_keys = json.dumps({f"k{i}": i for i in range(200_000)}).encode()
+    for params in ({}, {"apikey": "wrong"}):
+        for body in (not_json, many_keys):
+            r = requests.post(keyed.url + V2_SYNC, params=params, data=body,
+                              headers={"Content-Type": "application/json"}, timeout=60)
+            assert_fault(r, 401, "oauth.v2.InvalidApiKey")
+    # with the key the same body is read and refused for what it is
+    r = requests.post(keyed.url + V2_SYNC, params={"apikey": "key-a"}, data=not_json,
+                      headers={"Content-Type": "application/json"}, timeout=60)
+    assert_fault(r, 400, "emotion_analytics.BadRequest")
+    assert requests.get(keyed.url + "/health", timeout=30).status_code == 200

@@ -44,7 +44,7 @@ from ..protocol import (
 )
 from .config import ServerConfig
 from .handlers import install_error_handlers, trim_openapi
-from .middleware import AccessLogMiddleware, BodyLimitMiddleware
+from .middleware import AccessLogMiddleware, BodyLimitMiddleware, KeyCheckMiddleware
 from .models import AsyncAck, AudioBody, ClipScore, Health, JobStatus, Segment, error_responses
 from .state import ServerState, decode_content
 
@@ -118,7 +118,9 @@ def create_app(config: ServerConfig | None = None, *, engine: Any = None) -> Fas
     )
     app.state.server = state
     install_error_handlers(app)
+    # outermost last: the access log, then the key (before any body byte is read), the limit
     app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes)
+    app.add_middleware(KeyCheckMiddleware, check=state.check_key)
     app.add_middleware(AccessLogMiddleware)
 
     api_key_scheme = APIKeyQuery(name=API_KEY_PARAM, auto_error=False,

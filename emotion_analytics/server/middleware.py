@@ -1,16 +1,24 @@
-"""ASGI middleware of the API: the body size limit and the access log."""
+"""ASGI middleware of the API: the key check, the body size limit and the access log.
+
+`KeyCheckMiddleware` runs first: a request to the emotion endpoints without a valid key is
+answered 401 before its body is read (beyond draining it) or parsed.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from urllib.parse import parse_qs
 
 from fastapi import HTTPException
 
+from ..errors import Fault
+from ..protocol import API_KEY_PARAM, PREFIX
 from .handlers import fault_response
 from .models import CODES
 
-__all__ = ["BodyLimitMiddleware", "AccessLogMiddleware", "DRAIN_BYTES"]
+__all__ = ["KeyCheckMiddleware", "BodyLimitMiddleware", "AccessLogMiddleware", "DRAIN_BYTES"]
 
 log = logging.getLogger("emotion_analytics.server")
 
@@ -69,6 +77,35 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class KeyCheckMiddleware:
+    """Check the API key from the query string before the body is read or parsed.
+
+    ``check(key)`` raises `~emotion_analytics.errors.Fault` (401) for a missing or wrong key;
+    only paths under the emotion API's prefix are checked (``/health`` and the docs are open).
+    A refused body is drained (up to :data:`DRAIN_BYTES`, never parsed) so the client reads the
+    401.
+    """
+
+    def __init__(self, app, *, check: Callable[[str | None], None]):
+        self.app = app
+        self.check = check
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(PREFIX + "/"):
+            return await self.app(scope, receive, send)
+        query = parse_qs((scope.get("query_string") or b"").decode("latin-1"),
+                         keep_blank_values=True)
+        keys = query.get(API_KEY_PARAM) or [None]
+        try:
+            self.check(keys[-1])
+        except Fault as exc:
+            response = fault_response(exc.status, exc.fault_string, exc.error_code,
+                                      headers={"connection": "close"})
+            await _drain(receive, DRAIN_BYTES)
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 class AccessLogMiddleware:
