@@ -19,6 +19,7 @@ plus the mean speaker-mode weight ``auto`` gave. Run::
 
     python scripts/eval_adaptation.py                       # the model card's table
     python scripts/eval_adaptation.py --json                # JSON lines instead
+    python scripts/eval_adaptation.py --grid                # auto's constants around the defaults
 
 It needs EmoDB (``--data``, default ``../shared/data/emodb``) and scikit-learn.
 """
@@ -209,6 +210,40 @@ def evaluate(data, *, limit=None, n_aug=1, seed=0, full=False, min_clips=2, log=
     return score_folds(folds, min_clips=min_clips)
 
 
+def grid(folds: list[dict], *, lows=(0.75, 0.8, 0.85), highs=(0.85, 0.9, 0.95),
+         priors=(10, 20)) -> list[dict]:
+    """``auto`` with other constants (``VARIETY_LOW``, ``VARIETY_HIGH``, ``PRIOR_WINDOWS``).
+
+    Parameters
+    ----------
+    folds : list of dict
+        From :func:`fit_folds`.
+    lows, highs, priors : sequences of float
+        The values tried.
+
+    Returns
+    -------
+    list of dict
+        One per setting: ``low, high, prior`` and ``<kind>_<task>`` scores of ``auto``.
+    """
+    saved = (adaptation.VARIETY_LOW, adaptation.VARIETY_HIGH, adaptation.PRIOR_WINDOWS)
+    out = []
+    try:
+        for low, high, prior in itertools.product(lows, highs, priors):
+            if high <= low:
+                continue
+            adaptation.VARIETY_LOW, adaptation.VARIETY_HIGH = low, high
+            adaptation.PRIOR_WINDOWS = prior
+            row = dict(low=low, high=high, prior=prior)
+            for r in score_folds(folds):
+                if r["mode"] == "auto":
+                    row.update({f"{r['kind']}_{t}": r[t] for t in ("ua7", "ua4", "arousal")})
+            out.append(row)
+    finally:
+        adaptation.VARIETY_LOW, adaptation.VARIETY_HIGH, adaptation.PRIOR_WINDOWS = saved
+    return out
+
+
 def markdown(results: list[dict]) -> str:
     """The results as the model card's table.
 
@@ -244,6 +279,8 @@ def main(argv=None) -> int:
                     help="the shipped feature recipe (LDA/LR grid and bagged MLP; slower) "
                          "instead of shrinkage LDA alone")
     ap.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ap.add_argument("--grid", action="store_true",
+                    help="also print auto's scores for other constants (JSON lines)")
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
     data = args.data if args.data is not None else default_data_dir()
@@ -251,13 +288,17 @@ def main(argv=None) -> int:
         print(f"error: no EmoDB metadata.csv under {data} (give --data DIR)", file=sys.stderr)
         return 2
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    results = evaluate(data, limit=args.limit, n_aug=args.n_aug, seed=args.seed,
-                       full=args.full, log=log)
+    folds = fit_folds(data, limit=args.limit, n_aug=args.n_aug, seed=args.seed,
+                      full=args.full, log=log)
+    results = score_folds(folds)
     if args.json:
         for r in results:
             print(json.dumps(r))
     else:
         print(markdown(results))
+    if args.grid:
+        for row in grid(folds):
+            print(json.dumps(row))
     return 0
 
 

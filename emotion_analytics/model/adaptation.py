@@ -34,8 +34,8 @@ speaker mode (``a = 1``, no mix), ``adapt=False`` the clip mode (``a = 0``).
 The constants were set on EmoDB leave-one-speaker-out conversations
 (``scripts/eval_adaptation.py``; see the model card), where results move little over
 ``VARIETY_LOW`` 0.75-0.85, ``VARIETY_HIGH`` 0.85-0.95 and ``PRIOR_WINDOWS`` 10-20. There the
-variety of a held-out speaker is 0.30-0.70 (10th-90th percentile) over clips of one emotion,
-0.45-0.80 over two and 0.83-0.95 over all seven.
+variety of a held-out speaker is 0.31-0.68 (10th-90th percentile) over clips of one emotion,
+0.45-0.82 over two and 0.83-0.95 over all seven.
 
 Everything here is plain numpy on arrays; :class:`~emotion_analytics.model.EmotionModel`
 calls it (``EmotionModel.predict_speaker``), and ``scripts/eval_adaptation.py`` measures it

@@ -299,7 +299,9 @@ class EmotionModel:
             if mode == "on":
                 weight = 1.0
             elif mode == "auto":
-                weight = adaptation.adapt_weight(n, adaptation.variety(whole))
+                weight = adaptation.adapt_weight(  # the module's constants, read now
+                    n, adaptation.variety(whole), prior=adaptation.PRIOR_WINDOWS,
+                    low=adaptation.VARIETY_LOW, high=adaptation.VARIETY_HIGH)
         if weight == 0:
             return whole, 0.0
         log_spk = np.log(np.maximum(self._proba_adapted(feats), 1e-300))
