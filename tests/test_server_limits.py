@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
+import threading
 import time
 
 import numpy as np
@@ -190,3 +192,98 @@ def test_key_is_checked_before_the_body_is_parsed(keyed):
                       headers={"Content-Type": "application/json"}, timeout=60)
     assert_fault(r, 400, "emotion_analytics.BadRequest")
     assert requests.get(keyed.url + "/health", timeout=30).status_code == 200
+
+
+# -- 3. deadlines on the whole request, and no receiver holding every delivery -----------------
+
+class SlowPeer:
+    """A real HTTP peer on loopback that answers one byte at a time, forever (until closed).
+
+    ``status_first=True`` sends a whole status line and headers announcing a large body, then
+    trickles the body; otherwise even the status line trickles.
+    """
+
+    def __init__(self, *, status_first: bool, interval: float = 0.1):
+        self.status_first = status_first
+        self.interval = interval
+        self.connections = 0
+        self._stop = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/slow"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)  # the request (its body is not needed)
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n"
+                if self.status_first:
+                    conn.sendall(head)
+                data = b"x" * 10_000_000 if self.status_first else head
+                for i in range(len(data)):
+                    if self._stop.wait(self.interval):
+                        return
+                    conn.sendall(data[i:i + 1])
+            except OSError:  # the server gave up on us: what the test wants
+                return
+
+    def close(self):
+        self._stop.set()
+        self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def test_url_fetch_has_a_deadline_in_all(tmp_path):
+    cfg = ServerConfig(jobs_db=tmp_path / "jobs.sqlite3", allow_private_urls=True,
+                       fetch_timeout=1.0)
+    with SlowPeer(status_first=True) as peer, LiveServer(cfg) as srv:
+        r = requests.post(srv.url + V2_ASYNC, params={"request_id": "slow-url"},
+                          json={"url": peer.url}, timeout=30)
+        assert r.status_code == 202, r.text
+        info = wait_job(srv, "slow-url", timeout=60)
+        assert info["state"] == "failed"
+        assert info["fault"]["detail"]["errorcode"] == "emotion_analytics.FetchFailed"
+        assert "in all" in info["fault"]["faultstring"]
+
+
+def test_slow_webhook_receivers_do_not_hold_other_deliveries(tmp_path):
+    from emotion_analytics.client import WebhookReceiver
+
+    cfg = ServerConfig(jobs_db=tmp_path / "jobs.sqlite3", allow_private_urls=True,
+                       webhook_timeout=1.0, webhook_retries=0)
+    clip = b64(audio_bytes(1.0))
+    with SlowPeer(status_first=False) as peer, WebhookReceiver() as good, \
+            LiveServer(cfg) as srv:
+        for i in range(8):
+            r = requests.post(srv.url + V2_ASYNC, json={"content": clip},
+                              params={"webhook": peer.url, "request_id": f"slow-{i}"},
+                              timeout=30)
+            assert r.status_code == 202, r.text
+        good_url = good.url.replace("127.0.0.1", "localhost")  # another host
+        r = requests.post(srv.url + V2_ASYNC, json={"content": clip},
+                          params={"webhook": good_url, "request_id": "good"}, timeout=30)
+        assert r.status_code == 202, r.text
+        good.wait("good", timeout=60)
+        info = wait_job(srv, "slow-0")
+        deadline = time.monotonic() + 60
+        while info["delivery"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            info = wait_job(srv, "slow-0")
+        assert info["delivery"] == "gave_up", info
+        assert "in all" in info["delivery_error"]

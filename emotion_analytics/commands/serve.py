@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--max-fetch-mb", type=float, default=d.max_fetch_bytes / _MB,
       help="largest audio fetched from a url, in MiB (default %(default)s)")
     a("--fetch-timeout", type=float, default=d.fetch_timeout,
-      help="seconds allowed to fetch a url (default %(default)s)")
+      help="seconds allowed to fetch a url, in all (not per read; default %(default)s)")
     a("--allow-private-urls", action="store_true",
       help="let url and webhook targets be private, loopback or link-local addresses")
     a("--webhook-retries", type=int, default=d.webhook_retries,
@@ -65,7 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--webhook-retry-delay", type=float, default=d.webhook_retry_delay,
       help="first retry delay in seconds, doubled each time (default %(default)s)")
     a("--webhook-timeout", type=float, default=d.webhook_timeout,
-      help="seconds a webhook receiver has to answer (default %(default)s)")
+      help="seconds a webhook post has in all, connecting to reading the answer "
+           "(default %(default)s)")
+    a("--webhooks-per-host", type=int, default=d.webhooks_per_host,
+      help="webhook posts in flight to one host at a time, so a slow receiver delays only "
+           "its own deliveries (default %(default)s)")
     a("--shutdown-grace", type=float, default=d.shutdown_grace,
       help="seconds a shutdown waits for running jobs before requeueing them "
            "(default %(default)s)")
@@ -89,6 +93,7 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
         allow_private_urls=args.allow_private_urls, workers=args.workers,
         webhook_retries=args.webhook_retries, webhook_retry_delay=args.webhook_retry_delay,
         webhook_timeout=args.webhook_timeout, shutdown_grace=args.shutdown_grace,
+        webhooks_per_host=args.webhooks_per_host,
     ).check()
 
 

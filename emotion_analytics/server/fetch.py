@@ -7,6 +7,10 @@ multicast, reserved or unspecified; `guarded_session` checks the address it real
 to again, so a name that resolves differently the second time (DNS rebinding) is refused too.
 Redirects are followed by hand, each hop checked.
 
+Time limits are on the whole request (`deadline`): every socket opened inside a deadline is shut
+down when it expires, so a peer that sends one byte a second cannot hold a worker longer than the
+limit (a timeout per read would never fire).
+
 >>> policy = URLPolicy()
 >>> policy.allows("93.184.216.34"), policy.allows("169.254.169.254"), policy.allows("::1")
 (True, False, False)
@@ -18,9 +22,12 @@ emotion_analytics.errors.UnsafeURLError: url 'http://127.0.0.1/admin' points at 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -38,6 +45,8 @@ __all__ = [
     "check_url",
     "guarded_session",
     "fetch",
+    "deadline",
+    "Deadline",
 ]
 
 _MAX_REDIRECTS = 5
@@ -112,6 +121,78 @@ def check_url(url: str, policy: URLPolicy, *, what: str = "url") -> None:
             )
 
 
+class Deadline:
+    """A total time for everything done over the sockets opened inside `deadline`.
+
+    When it expires, every registered socket is shut down: a blocked read returns at once and
+    the request fails.
+
+    Attributes
+    ----------
+    seconds : float
+        The time allowed.
+    expired : bool
+        Whether the time ran out.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        """Seconds left (at least a millisecond, for use as a socket timeout)."""
+        return max(0.001, self.at - time.monotonic())
+
+    def add(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline expires (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if not self.expired:
+                return
+        _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[Deadline]:
+    """Bound the total time of the guarded requests made in this block (this thread).
+
+    >>> with deadline(5.0) as d:
+    ...     d.remaining() <= 5.0
+    True
+    """
+    d = Deadline(seconds)
+    outer = getattr(_current, "deadline", None)
+    _current.deadline = d
+    d._timer.start()
+    try:
+        yield d
+    finally:
+        d._timer.cancel()
+        _current.deadline = outer
+
+
 def _guarded_classes(policy: URLPolicy):
     def new_conn(self, base):
         sock = base._new_conn(self)
@@ -120,6 +201,9 @@ def _guarded_classes(policy: URLPolicy):
             sock.close()
             raise UnsafeURLError(
                 f"refusing to talk to {address}: a private, loopback or link-local address")
+        d = getattr(_current, "deadline", None)
+        if d is not None:
+            d.add(sock)
         return sock
 
     http_conn = type("GuardedHTTPConnection", (HTTPConnection,),
@@ -168,6 +252,7 @@ def fetch(
 ) -> bytes:
     """Download a URL's body under size and time limits, checking every redirect hop.
 
+    ``timeout`` is the time for the whole download, redirects included (see `deadline`).
     Raises `UnsafeURLError` for refused targets and `FetchError` for everything else that
     goes wrong (the message names the URL).
 
@@ -176,13 +261,24 @@ def fetch(
     ...
     emotion_analytics.errors.UnsafeURLError: url 'http://169.254.169.254/...' points at ...
     """
+    own = session is None
     session = session or guarded_session(policy)
-    deadline = time.monotonic() + timeout
+    try:
+        with deadline(timeout) as limit:
+            return _fetch(url, policy, session, max_bytes, limit)
+    finally:
+        if own:
+            session.close()
+
+
+def _fetch(url: str, policy: URLPolicy, session: requests.Session, max_bytes: int,
+           limit: Deadline) -> bytes:
+    timeout = limit.seconds
     current = url
     for _ in range(_MAX_REDIRECTS + 1):
         check_url(current, policy)
         try:
-            with session.get(current, stream=True, timeout=timeout,
+            with session.get(current, stream=True, timeout=limit.remaining(),
                              allow_redirects=False) as resp:
                 if resp.is_redirect:
                     current = urljoin(current, resp.headers["location"])
@@ -196,15 +292,24 @@ def fetch(
                 chunks, size = [], 0
                 for chunk in resp.iter_content(64 * 1024):
                     size += len(chunk)
-                    if time.monotonic() > deadline:
-                        raise FetchError(f"fetching {url!r} took longer than {timeout} s")
+                    if limit.expired:
+                        raise FetchError(_too_slow(url, timeout))
                     if size > max_bytes:
                         raise FetchError(_too_big(url, max_bytes))
                     chunks.append(chunk)
+                if limit.expired:  # the shut-down socket may read as a clean end
+                    raise FetchError(_too_slow(url, timeout))
                 return b"".join(chunks)
         except requests.RequestException as exc:
+            if limit.expired:
+                raise FetchError(_too_slow(url, timeout)) from exc
             raise FetchError(f"fetching {url!r} failed: {type(exc).__name__}: {exc}") from exc
     raise FetchError(f"fetching {url!r}: more than {_MAX_REDIRECTS} redirects")
+
+
+def _too_slow(url: str, timeout: float) -> str:
+    return (f"fetching {url!r} took longer than {timeout:g} s in all (this server's "
+            "--fetch-timeout); serve the file faster or ask the operator to raise it")
 
 
 def _too_big(url: str, max_bytes: int) -> str:

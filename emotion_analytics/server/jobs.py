@@ -86,6 +86,11 @@ class Job:
     created: float = 0.0
     updated: float = 0.0
 
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """What identifies the job: its API key's fingerprint and its ``request_id``."""
+        return (self.key_id, self.request_id)
+
 
 def new_job(
     request_id: str,

@@ -103,7 +103,7 @@ class ServerState:
         self.deliverer = WebhookDeliverer(
             self.store, policy=self.webhook_policy, secret=self.config.webhook_secret,
             retries=self.config.webhook_retries, retry_delay=self.config.webhook_retry_delay,
-            timeout=self.config.webhook_timeout)
+            timeout=self.config.webhook_timeout, per_host=self.config.webhooks_per_host)
         self.runner = JobRunner(self.store, self.process_job, workers=self.config.workers,
                                 on_finished=self.deliverer.wake)
         self.runner.start()

@@ -3,7 +3,9 @@
 A delivery counts as done when the receiver answers any 2xx. Anything else (another status,
 a refused connection, a timeout) is retried ``retries`` times, waiting ``retry_delay`` seconds
 and then twice as long each time; the schedule is stored with the job, so it goes on after a
-restart. Delivery is *at least once*: a server killed between the receiver's 200 and the store
+restart. Each post has ``timeout`` seconds in all (`emotion_analytics.server.fetch.deadline`),
+and at most ``per_host`` posts go to one host at a time, so a slow receiver delays only its own
+deliveries. Delivery is *at least once*: a server killed between the receiver's 200 and the store
 recording it posts that answer again after the restart (receivers dedupe on ``request_id``).
 
 Each post carries ``X-Emotion-Request-Id`` and, when the server has a secret,
@@ -24,8 +26,10 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -37,7 +41,7 @@ from ..protocol import (
     verify,
     webhook_payload,
 )
-from .fetch import UnsafeURLError, URLPolicy, check_url, guarded_session
+from .fetch import UnsafeURLError, URLPolicy, check_url, deadline, guarded_session
 from .jobs import Job, JobStore
 
 __all__ = [
@@ -65,6 +69,13 @@ def webhook_body(job: Job) -> bytes:
     return json.dumps(webhook_payload(job.request_id, response)).encode("utf-8")
 
 
+def _host(url: str | None) -> str:
+    try:
+        return (urlsplit(url or "").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 class WebhookDeliverer:
     """Background threads that post finished jobs to their webhooks.
 
@@ -77,9 +88,12 @@ class WebhookDeliverer:
     secret
         Signing secret (``None``: no signature header).
     retries, retry_delay, timeout
-        Retry count after the first attempt, first backoff in seconds, and per-post timeout.
+        Retry count after the first attempt, first backoff in seconds, and the time each post
+        has in all (connecting, sending and reading the answer).
     threads
         Posts in flight at the same time.
+    per_host
+        Posts in flight to one host name at the same time.
     """
 
     def __init__(
@@ -91,7 +105,8 @@ class WebhookDeliverer:
         retries: int = 5,
         retry_delay: float = 2.0,
         timeout: float = 10.0,
-        threads: int = 4,
+        threads: int = 8,
+        per_host: int = 2,
     ):
         self.store = store
         self.policy = policy
@@ -99,11 +114,12 @@ class WebhookDeliverer:
         self.retries = retries
         self.retry_delay = retry_delay
         self.timeout = timeout
+        self.per_host = max(1, per_host)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
-        self._session = guarded_session(policy)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._in_flight: set[str] = set()
+        self._in_flight: set[Any] = set()
+        self._hosts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="webhook-scheduler", daemon=True)
 
@@ -125,29 +141,40 @@ class WebhookDeliverer:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            waiting = False  # due, but their host has its share of posts in flight
             try:
-                for job in self.store.due_deliveries():
+                for job in self.store.due_deliveries(limit=512):
+                    host = _host(job.webhook)
                     with self._lock:
-                        if job.request_id in self._in_flight:
+                        if job.key in self._in_flight:
                             continue
-                        self._in_flight.add(job.request_id)
-                    self._pool.submit(self._deliver_guarded, job)
+                        if self._hosts[host] >= self.per_host:
+                            waiting = True
+                            continue
+                        self._in_flight.add(job.key)
+                        self._hosts[host] += 1
+                    self._pool.submit(self._deliver_guarded, job, host)
                 next_at = self.store.next_delivery_at()
             except Exception:  # the store closed under us at shutdown, or a bug: keep going
                 log.exception("webhook scheduler error")
                 next_at = None
             wait = 1.0 if next_at is None else min(1.0, max(0.01, next_at - time.time()))
+            if waiting:  # a post finishing wakes the loop
+                wait = max(wait, 0.2)
             self._wake.wait(wait)
             self._wake.clear()
 
-    def _deliver_guarded(self, job: Job) -> None:
+    def _deliver_guarded(self, job: Job, host: str) -> None:
         try:
             self.deliver(job)
         except Exception:
             log.exception("webhook delivery error", extra={"request_id": job.request_id})
         finally:
             with self._lock:
-                self._in_flight.discard(job.request_id)
+                self._in_flight.discard(job.key)
+                self._hosts[host] -= 1
+                if self._hosts[host] <= 0:
+                    del self._hosts[host]
             self._wake.set()
 
     def deliver(self, job: Job) -> bool:
@@ -157,10 +184,18 @@ class WebhookDeliverer:
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
         error = None
+        session = guarded_session(self.policy)  # fresh connections: each is under the deadline
         try:
-            check_url(job.webhook or "", self.policy, what="webhook")
-            resp = self._session.post(job.webhook, data=body, headers=headers,
-                                      timeout=self.timeout, allow_redirects=False)
+            with deadline(self.timeout) as limit:
+                check_url(job.webhook or "", self.policy, what="webhook")
+                try:
+                    resp = session.post(job.webhook, data=body, headers=headers,
+                                        timeout=limit.remaining(), allow_redirects=False)
+                except requests.RequestException:
+                    if limit.expired:
+                        raise requests.Timeout(
+                            f"the webhook took longer than {self.timeout:g} s in all") from None
+                    raise
             if 200 <= resp.status_code < 300:
                 self.store.delivery_done(job.request_id)
                 log.info("webhook delivered", extra={"request_id": job.request_id,
@@ -169,6 +204,8 @@ class WebhookDeliverer:
             error = f"the webhook answered HTTP {resp.status_code}"
         except (requests.RequestException, UnsafeURLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            session.close()
         attempt = job.attempts  # failed attempts before this one
         if attempt >= self.retries:
             retry_at = None
