@@ -32,12 +32,6 @@ def _speech_windows(x: np.ndarray) -> list[bool]:
     return [vad.is_speech(x[s:e]) for s, e in plan_windows(x.size, SR)]
 
 
-#: Generated sounds that still fool the detector now and then (chords and note sequences
-#: whose held vowels-like notes beat): at most this many of the 7 drawn here may give speech.
-#: Every other kind must give none. See benchmarks/README.md for the measured rates.
-KNOWN_CONFUSIONS = {"chords": 1, "melody": 1}
-
-
 @pytest.mark.parametrize("kind", vs.NON_SPEECH_KINDS)
 def test_generated_non_speech_gives_no_segment(kind):
     rng = np.random.default_rng(sum(map(ord, kind)))
@@ -45,15 +39,15 @@ def test_generated_non_speech_gives_no_segment(kind):
                for _ in range(6))
     x = vs.make_non_speech(rng, kind, 4.0)
     said += not ea.recognise(x, sample_rate=SR).empty
-    assert said <= KNOWN_CONFUSIONS.get(kind, 0), f"{said} of 7 {kind} sounds gave speech"
+    assert said == 0, f"{said} of 7 {kind} sounds gave speech"
 
 
 @pytest.mark.emodb
 def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
     """Each clip, and a 0.5-3 s cut of it, at two seeded gains each from -45 to 0 dBFS.
 
-    The goal is every piece; today 110 of 2,140 are missed (slow, steady sad and bored
-    speech, whose held vowels look like held notes), so the test holds that floor.
+    Every piece is kept but one: a 0.5-s cut of one held vowel (16a04Lc) at 0 dBFS RMS, where a
+    third of the samples are clipped and the level no longer moves (see benchmarks/README.md).
     """
     rng = np.random.default_rng(13)
     clips = vs.read_emodb(emodb)
@@ -65,13 +59,13 @@ def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
                 x = vs.speech_item(rng, name, piece, gain=gain).audio
                 if not any(_speech_windows(x)):
                     missed.append((name, piece.size / SR, round(gain, 1)))
-    assert len(missed) <= 0.055 * 4 * len(clips), (
+    assert len(missed) <= 1 and all(gain > -1.0 for _, _, gain in missed), (
         f"{len(missed)} of {4 * len(clips)} speech pieces gave no speech: {missed[:20]}")
 
 
 @pytest.mark.emodb
 def test_recognise_keeps_short_continuous_speech(emodb):
-    """Through recognise: seeded clips and cuts at seeded gains give a segment (goal: all)."""
+    """Through recognise: seeded clips and cuts at seeded gains each give a segment."""
     rng = np.random.default_rng(7)
     clips = vs.read_emodb(emodb)
     found = []
@@ -81,7 +75,7 @@ def test_recognise_keeps_short_continuous_speech(emodb):
         for piece in (clean, clean[s:e]):
             x = vs.speech_item(rng, name, piece, gain=rng.uniform(*vs.GAIN_RANGE)).audio
             found.append(len(ea.recognise(x, sample_rate=SR)) >= 1)
-    assert sum(found) >= 0.85 * len(found), f"{len(found) - sum(found)} of {len(found)} missed"
+    assert all(found), f"{len(found) - sum(found)} of {len(found)} missed"
 
 
 @pytest.mark.emodb
@@ -95,7 +89,7 @@ def test_speech_in_noise_at_5_db_snr_is_kept(emodb):
         x = vs.speech_item(rng, name, clean, gain=-20.0, noise=noise, snr=5.0).audio
         kept += any(_speech_windows(x))
         total += 1
-    assert kept >= total - 1, f"{total - kept} of {total} clips at 5 dB SNR gave no speech"
+    assert kept == total, f"{total - kept} of {total} clips at 5 dB SNR gave no speech"
 
 
 def test_the_set_script_labels_frames_and_clips():

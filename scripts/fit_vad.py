@@ -1,0 +1,148 @@
+"""Fit the speech detector's window decision (a logistic regression) and print its constants.
+
+    .venv/bin/python scripts/fit_vad.py [--emodb ../shared/data/emodb] [--threshold 0.5]
+        [--C 10]
+
+`emotion_analytics.segmentation.SpeechDetector` judges a window by ``features @ _WEIGHTS +
+_BIAS > 0`` over the statistics of :meth:`SpeechDetector.features` (``FEATURE_NAMES``). This
+script fits them (scikit-learn, the ``train`` extra) on every window of:
+
+* **training half**: the speech items of `scripts/make_vad_set.py`'s set (seed 0) from EmoDB
+  speakers 03, 08, 09, 10 and 11; every other non-speech item of that set; 240 more generated
+  non-speech items (seed 101);
+* **held-out half**, scored and printed: the speech items of speakers 12-16, the other
+  non-speech items of the set, and 240 generated non-speech items of another seed (102).
+
+A speech item counts as found when one of its windows is speech (as ``recognise`` decides);
+windows with fewer than ``MIN_VOICED_FRAMES`` voiced frames are never speech. The scaling is
+folded into the weights and ``--threshold`` (on the decision function) into the bias; the
+printed ``_WEIGHTS`` and ``_BIAS`` lines go into ``emotion_analytics/segmentation.py``
+(``--write`` puts them there). Needs
+EmoDB (the speech) and scikit-learn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import make_vad_set as vs  # noqa: E402
+
+from emotion_analytics import segmentation as seg  # noqa: E402
+
+TRAIN_SPEAKERS = {"03", "08", "09", "10", "11"}
+
+
+def _speaker(item) -> str:
+    return Path(item.info.get("source", "")).name[:2]
+
+
+def windows(det: seg.SpeechDetector, items, group: str):
+    """``(features, speech, group, item index, kind)`` for every window of every item."""
+    rows = []
+    for i, it in enumerate(items):
+        for s, e in seg.plan_windows(it.audio.size, vs.RATE):
+            rows.append((det.features(it.audio[s:e]), it.speech, group, i, it.kind))
+    return rows
+
+
+def generated(seed: int, n: int = 240) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        kind = vs.NON_SPEECH_KINDS[i % len(vs.NON_SPEECH_KINDS)]
+        x = vs.make_non_speech(rng, kind, float(rng.uniform(0.5, 10.0)))
+        out.append(vs.Item(f"{kind}-{i}", kind, x, False, np.zeros(0, bool)))
+    return out
+
+
+def constants(weights: np.ndarray, bias: float, args) -> str:
+    """The ``_WEIGHTS`` and ``_BIAS`` lines for ``segmentation.py``."""
+    lines = [f"# fitted by scripts/fit_vad.py --threshold {args.threshold} --C {args.C}",
+             "_WEIGHTS = np.array(["]
+    lines += [f"    {w:.6g},  # {name}" for name, w in zip(seg.FEATURE_NAMES, weights,
+                                                            strict=True)]
+    lines += ["])", f"_BIAS = {bias:.6g}"]
+    return "\n".join(lines) + "\n"
+
+
+def _write(text: str) -> None:
+    path = Path(seg.__file__)
+    source = path.read_text()
+    new, n = re.subn(r"(?m)^(# fitted by scripts/fit_vad\.py.*\n)?_WEIGHTS = np\.[^\n]*\n"
+                     r"(?:    [^\n]*\n)*(?:\]\)\n)?_BIAS = [^\n]*\n", lambda m: text, source)
+    if n != 1:
+        raise SystemExit(f"{path}: found {n} _WEIGHTS/_BIAS blocks, expected 1; paste by hand")
+    path.write_text(new)
+    print(f"written to {path}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--emodb", type=Path, default=vs.EMODB)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--C", type=float, default=10.0)
+    ap.add_argument("--write", action="store_true",
+                    help="write the constants into emotion_analytics/segmentation.py")
+    args = ap.parse_args(argv)
+    if not (args.emodb / "metadata.csv").exists():
+        print(f"EmoDB not found at {args.emodb} (no metadata.csv): the detector is fitted on "
+              "its speech; pass --emodb PATH", file=sys.stderr)
+        return 2
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    det = seg.SpeechDetector(vs.RATE)
+    items = vs.load_set(args.emodb, seed=0)
+    train_items, held_items = [], []
+    non_speech = 0
+    for it in items:
+        if it.speech:
+            (train_items if _speaker(it) in TRAIN_SPEAKERS else held_items).append(it)
+        else:
+            (train_items if non_speech % 2 == 0 else held_items).append(it)
+            non_speech += 1
+    rows = (windows(det, train_items, "train set") + windows(det, generated(101), "train generated")
+            + windows(det, held_items, "held-out set")
+            + windows(det, generated(102), "held-out generated"))
+    X = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows])
+    group = np.array([r[2] for r in rows])
+    gate = np.expm1(X[:, seg.FEATURE_NAMES.index("log_voiced")]) >= seg.MIN_VOICED_FRAMES - 0.5
+    train = gate & np.char.startswith(group.astype(str), "train")
+    scaler = StandardScaler().fit(X[train])
+    model = LogisticRegression(C=args.C, max_iter=10000, class_weight="balanced")
+    model.fit(scaler.transform(X[train]), y[train])
+    weights = model.coef_[0] / scaler.scale_
+    bias = float(model.intercept_[0] - weights @ scaler.mean_ - args.threshold)
+    score = np.where(gate, X @ weights + bias, -np.inf)
+
+    for name in ("train set", "train generated", "held-out set", "held-out generated"):
+        best: dict[int, tuple[float, bool, str]] = {}
+        for j in np.flatnonzero(group == name):
+            i = rows[j][3]
+            if i not in best or score[j] > best[i][0]:
+                best[i] = (score[j], bool(y[j]), rows[j][4])
+        speech = [b for b in best.values() if b[1]]
+        other = [b for b in best.values() if not b[1]]
+        missed = sum(b[0] <= 0 for b in speech)
+        alarms = collections.Counter(b[2] for b in other if b[0] > 0)
+        print(f"{name:>18}: speech items missed {missed}/{len(speech)}, non-speech items said "
+              f"to be speech {sum(alarms.values())}/{len(other)} {dict(alarms) or ''}")
+    text = constants(weights, bias, args)
+    print("\n" + text, end="")
+    if args.write:
+        _write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
