@@ -24,6 +24,7 @@ from server_fixtures import (
     V2_ASYNC,
     V2_SYNC,
     LiveServer,
+    ServerProcess,
     assert_fault,
     audio_bytes,
     speechlike,
@@ -287,3 +288,34 @@ def test_slow_webhook_receivers_do_not_hold_other_deliveries(tmp_path):
             info = wait_job(srv, "slow-0")
         assert info["delivery"] == "gave_up", info
         assert "in all" in info["delivery_error"]
+
+
+# -- 4. one owner per job database ---------------------------------------------------------------
+
+def test_second_server_on_one_database_is_refused_naming_the_first(tmp_path):
+    db = tmp_path / "jobs.sqlite3"
+    first = ServerProcess("--jobs-db", str(db), log=tmp_path / "first.log").start()
+    try:
+        second = ServerProcess("--jobs-db", str(db), log=tmp_path / "second.log")
+        with pytest.raises(RuntimeError, match="server exited"):
+            second.start(timeout=60)
+        text = (tmp_path / "second.log").read_text()
+        assert f"in use by another server (pid {first.proc.pid}" in text, text[-2000:]
+        assert "Traceback" not in text
+        assert requests.get(first.url + "/health", timeout=30).status_code == 200
+    finally:
+        first.terminate()
+    # the lock goes with its owner: a new server may take the database
+    third = ServerProcess("--jobs-db", str(db), log=tmp_path / "third.log").start()
+    third.kill()
+    fourth = ServerProcess("--jobs-db", str(db), log=tmp_path / "fourth.log").start()
+    fourth.terminate()
+
+
+def test_default_jobs_database_is_stated_in_help():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "emotion_analytics.cli", "serve", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "emotion_jobs.sqlite3 in the folder" in " ".join(out.split())

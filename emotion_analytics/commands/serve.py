@@ -23,6 +23,8 @@ from ..server.config import API_KEYS_ENV, WEBHOOK_SECRET_ENV, ServerConfig, load
 __all__ = ["add_arguments", "run", "config_from_args"]
 
 _MB = 1024 * 1024
+#: The ``--jobs-db`` default, relative to the folder the server starts in.
+DEFAULT_JOBS_DB = "emotion_jobs.sqlite3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--host", default=d.host,
       help="address to listen on (default %(default)s; anything but loopback needs API keys)")
     a("--port", type=int, default=d.port, help="port to listen on (default %(default)s)")
-    a("--jobs-db", type=Path, default=Path("emotion_jobs.sqlite3"),
-      help="SQLite file keeping async jobs across restarts (default %(default)s)")
+    a("--jobs-db", type=Path, default=Path(DEFAULT_JOBS_DB),
+      help="SQLite file keeping async jobs across restarts (default %(default)s in the folder "
+           "the server starts in); one server owns it: a second one on the same file is "
+           "refused, naming the first one's pid")
     a("--api-keys-file", type=Path, default=None,
       help=f"file with one API key per line (also read: ${API_KEYS_ENV}, comma-separated)")
     a("--engine", default=d.engine, help="engine answering requests (default %(default)s)")
@@ -108,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from ..server.logs import configure_logging
 
     configure_logging(args.log_level)
+    from ..server.jobs import lock_database
+
+    lock_database(config.jobs_db).close()  # a clear refusal now, before uvicorn starts
     app = create_app(config)
     uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False,
                 log_level=args.log_level, timeout_graceful_shutdown=int(config.shutdown_grace),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -31,7 +32,8 @@ from typing import Any
 
 from ..errors import ConfigError, DuplicateJobError
 
-__all__ = ["Job", "JobStore", "DuplicateJobError", "new_job", "key_fingerprint", "MAX_RUNS"]
+__all__ = ["Job", "JobStore", "DuplicateJobError", "new_job", "key_fingerprint", "MAX_RUNS",
+           "lock_database"]
 
 #: A job that was running when the server died this many times is failed, not run again:
 #: it may be what kills the server.
@@ -125,6 +127,48 @@ def key_fingerprint(key: str | None) -> str | None:
     True
     """
     return None if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def lock_database(path: str | Path):
+    """Take the exclusive lock that makes this process the one owner of a jobs database.
+
+    The lock is on the file ``<path>.lock`` beside the database, which holds the owner's pid.
+    It is held while the returned file stays open and released when it is closed (or when the
+    process dies, however it dies). Raises `~emotion_analytics.errors.ConfigError` naming the
+    other process when it is taken.
+
+    >>> import tempfile, pathlib
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite3"
+    >>> lock = lock_database(db)
+    >>> lock_database(db)
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.errors.ConfigError: the jobs database ... is in use by another server (pid ...
+    >>> lock.close()
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    lock_path = Path(f"{path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(lock_path, "a+", encoding="ascii")  # noqa: SIM115 (held open: that is the lock)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise ConfigError(
+            f"the jobs database {str(path)!r} is in use by another server (pid {holder}; lock "
+            f"file {str(lock_path)!r}): one server owns a jobs database. Stop that server, or "
+            "give this one another --jobs-db."
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
 
 
 class JobStore:

@@ -32,7 +32,7 @@ from ..errors import (
 from ..protocol import fault_body, recognise_path
 from .config import ServerConfig
 from .fetch import URLPolicy, check_url, fetch
-from .jobs import Job, JobStore, key_fingerprint, new_job
+from .jobs import Job, JobStore, key_fingerprint, lock_database, new_job
 from .models import AudioBody
 from .runner import JobRunner
 from .webhooks import WebhookDeliverer
@@ -89,6 +89,7 @@ class ServerState:
         self.runner: JobRunner | None = None
         self.deliverer: WebhookDeliverer | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self._lock_file = None
 
     # lifecycle
     def start(self) -> None:
@@ -98,6 +99,7 @@ class ServerState:
             path = Path(self._tmp.name) / "jobs.sqlite3"
             log.warning("no --jobs-db given: async jobs are kept in a temporary file and lost "
                         "when the server stops", extra={"jobs_db": str(path)})
+        self._lock_file = lock_database(path)  # one owner per database: refuse a second
         self.store = JobStore(path)
         requeued = self.store.requeue_running()
         self.deliverer = WebhookDeliverer(
@@ -120,6 +122,9 @@ class ServerState:
         if self.store is not None:
             log.info("server stopped", extra={"counts": self.store.counts()})
             self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
         if self._tmp is not None:
             self._tmp.cleanup()
 
