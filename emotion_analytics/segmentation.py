@@ -320,7 +320,11 @@ class SpeechDetector:
                            int(np.searchsorted(f, _BAND_HZ[1], side="right")))
         self._pitch_band = ((f >= _PITCH_BAND_HZ[0]) & (f <= _PITCH_BAND_HZ[1])).astype(np.float32)
         tilt = (np.maximum(f, 50.0) / 1000.0) ** 2  # +6 dB an octave (of amplitude)
-        self._tilt = tilt[self._band].astype(np.float32)
+        nb = self._band.stop - self._band.start
+        self._ones = np.ones(nb, np.float32)
+        self._mean_weights = np.full(nb, 1 / nb, np.float32)
+        self._tilt_weights = (tilt[self._band] / nb).astype(np.float32)
+        self._log_tilt_mean = np.float32(np.log(tilt[self._band]).mean())
         self._pitch_tilt = (self._pitch_band * tilt ** _COMPRESSION).astype(np.float32)
         self._lags = (int(sr / _F0_HZ[1]), min(int(sr / _F0_HZ[0]), self._frame - 2))
         wac = np.fft.irfft(np.abs(np.fft.rfft(self._win, self._nfft)) ** 2, self._nfft)
@@ -343,18 +347,17 @@ class SpeechDetector:
         if x.ndim != 1:
             raise ValueError(f"speech detection takes mono audio, got an array of {x.shape}")
         if self._q > 1:  # averaging neighbours: a low-pass, then every q-th sample
-            x = x[: x.size // self._q * self._q].reshape(-1, self._q).mean(axis=1)
+            x = x[: x.size // self._q * self._q]
+            x = sum(x[i::self._q] for i in range(self._q)) * np.float32(1 / self._q)
         frames = _frames(x, self._frame)
         spec = np.fft.rfft(frames * self._win, self._nfft, axis=1)
         power = spec.real ** 2 + spec.imag ** 2
         band = power[:, self._band] + np.float32(1e-20)
-        total = band.sum(axis=1)
+        total = band @ self._ones  # sums and means as products: one pass, no reduction
         level = 10 * np.log10(total * self._power_scale + 1e-13)
-        log_band = np.log(band)
-        flatness = np.exp(log_band.mean(axis=1)) / (total / band.shape[1])
-        tilted = band * self._tilt
-        tilted_flatness = (np.exp(log_band.mean(axis=1) + np.log(self._tilt).mean())
-                           / tilted.mean(axis=1))
+        log_mean = np.log(band) @ self._mean_weights
+        flatness = np.exp(log_mean) / (total * self._mean_weights[0])
+        tilted_flatness = np.exp(log_mean + self._log_tilt_mean) / (band @ self._tilt_weights)
         # periodicity: the autocorrelation of the compressed spectrum, at lags of 70-400 Hz,
         # as it is and tilted up (noise whose power falls with frequency is not periodic)
         compressed = power ** np.float32(_COMPRESSION)
@@ -375,12 +378,12 @@ class SpeechDetector:
         voiced = ((periodicity > MIN_PERIODICITY) & (flatness < MAX_FLATNESS)
                   & (tilted_flatness < MAX_TILTED_FLATNESS) & (level > ABSOLUTE_FLOOR_DBFS)
                   & (k > 0))  # a peak, not the edge of a falling autocorrelation
-        mag = np.sqrt(band)
-        mag /= np.linalg.norm(mag, axis=1, keepdims=True)
-        band /= np.linalg.norm(band, axis=1, keepdims=True)
+        mag = np.sqrt(band) / np.sqrt(total)[:, None]  # unit rows: |mag|^2 sums to total
+        band /= np.sqrt(np.einsum("ij,ij->i", band, band))[:, None]
         return {
             "level": level, "voiced": voiced, "lag": lag, "periodicity": periodicity,
-            "tilted_periodicity": r_tilted.max(axis=1), "range": _moving_range(level, self._half),
+            "tilted_periodicity": r_tilted[rows, r_tilted.argmax(axis=1)],
+            "range": _moving_range(level, self._half),
             "change": _cosines(mag, 1), "slow_change": _cosines(mag, _FAR_FRAMES),
             "power_change": _cosines(band, 1), "slow_power_change": _cosines(band, _FAR_FRAMES),
         }
