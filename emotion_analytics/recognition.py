@@ -107,7 +107,10 @@ def recognise(
         speaker, and overlapping turns of two speakers are each analysed on their own. With a
         ``file`` column naming several recordings, the rows of this recording are used (matched
         like `~emotion_analytics.analysis.assign_speakers` does). Mono audio only (not with
-        ``channels="speakers"``, where the channels are the speakers).
+        ``channels="speakers"``, where the channels are the speakers). Engines without
+        windows answer on the whole audio; their segments are then cut at the turns
+        (`~emotion_analytics.analysis.assign_speakers`: where turns overlap, the later turn
+        has the time) and time outside every turn is left out.
     adapt : {"auto", True, False}
         Adapt to each speaker when speakers are known (``turns``, or
         ``channels="speakers"``) and the engine can (the embedded model). ``"auto"``

@@ -101,6 +101,29 @@ def test_turn_windows_stream_like_the_whole_recording():
     assert held <= 1.5 * 3 * rate + 5000  # memory: about a window and a block at most
 
 
+def test_engines_without_windows_answer_inside_turns_only(conversation):
+    wav, rttm = conversation
+    turns = read_rttm(rttm)
+
+    class WholeClip:  # answers one segment for every piece of audio it gets
+        name, labels = "whole", None
+
+        def analyze(self, audio, sample_rate, **options):
+            return [{"emotion": "calm", "start": 0.0, "end": len(audio) / sample_rate}]
+
+    df = ea.recognise(wav, engine=WholeClip(), turns=rttm)
+    assert df["speaker"].notna().all() and inside_own_turn(df, turns)
+    # the time inside some turn, once (where turns overlap, the later one has it)
+    spans = sorted(zip(turns["start"], turns["end"], strict=True))
+    union, (a, b) = 0.0, spans[0]
+    for start, end in spans[1:]:
+        if start > b:
+            union, a = union + b - a, start
+        b = max(b, end)
+    assert df["duration"].sum() == pytest.approx(union + b - a)
+    assert not df["adapted"].any()
+
+
 def test_turn_errors_are_clear(conversation):
     wav, rttm = conversation
     with pytest.raises(ea.EmotionAnalyticsError, match="give one of them"):
