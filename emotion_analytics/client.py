@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Union
+from urllib.parse import quote
 
 import numpy as np
 import requests
@@ -41,6 +42,7 @@ from .errors import (
     APIError,
     BadAudioError,
     BadResponseError,
+    DuplicateJobError,
     EmotionAnalyticsError,
     JobTimeoutError,
     UsageError,
@@ -239,7 +241,13 @@ class EmotionClient:
 
         The answer is posted to ``webhook`` (see `WebhookReceiver`) and, on our server, can be
         polled with `wait`. Without a ``request_id`` a UUID4 is made here, so that a retried
-        submission cannot queue the job twice.
+        submission cannot queue the job twice (our server accepts the same request sent again
+        under its id, once).
+
+        Raises
+        ------
+        DuplicateJobError
+            This API key already has another job with this ``request_id`` (HTTP 409).
 
         Returns
         -------
@@ -264,9 +272,15 @@ class EmotionClient:
         if webhook is not None:
             params["webhook"] = webhook
         api = protocol.recognise_path(version, "async")
-        resp = self._send("POST", api, body=body, params=params, what=name, duplicate_ok=True)
-        if resp.status_code == 409:  # our own retry got through before: it is queued
-            return {"request_id": request_id, "api": api}
+        try:
+            resp = self._send("POST", api, body=body, params=params, what=name)
+        except APIError as exc:
+            if exc.status == 409:  # the server accepts our own retry: this is another job
+                raise DuplicateJobError(
+                    f"{name}: the server already has another job with request_id "
+                    f"{request_id!r} for this API key ({exc.fault_string}); use another "
+                    "request_id, or leave it out") from exc
+            raise
         return self._json(resp, name)
 
     def status(self, request_id: str, *, version: str = "v2") -> dict:
@@ -277,7 +291,7 @@ class EmotionClient:
         >>> EmotionClient("http://127.0.0.1:8000").status
         <bound method EmotionClient.status of EmotionClient(...)>
         """
-        resp = self._send("GET", protocol.status_path(version, request_id),
+        resp = self._send("GET", protocol.status_path(version, quote(request_id, safe="")),
                           what=f"job {request_id}")
         return self._json(resp, f"job {request_id}")
 
@@ -429,8 +443,7 @@ class EmotionClient:
         return min(self.backoff * 2 ** attempt * (1 + 0.25 * random.random()), 60.0)
 
     def _send(self, method: str, path: str, *, body: dict | None = None,
-              params: dict | None = None, what: str, duplicate_ok: bool = False
-              ) -> requests.Response:
+              params: dict | None = None, what: str) -> requests.Response:
         url = self.base_url + path
         params = dict(params or {})
         if self.api_key is not None:
@@ -453,8 +466,6 @@ class EmotionClient:
                 if resp.status_code not in _RETRY_STATUSES or attempt >= self.retries:
                     break
             time.sleep(self._delay(attempt, resp))
-        if resp.status_code == 409 and duplicate_ok and attempt > 0:
-            return resp
         if resp.status_code >= 400:
             try:
                 payload = resp.json()

@@ -22,7 +22,8 @@ modules that raise one also re-export it where it was documented first (e.g.
     ├── ConfigError                 a server configuration that cannot work (also a ValueError)
     ├── UnsafeURLError              a URL the server refuses to fetch or post to (ValueError)
     ├── FetchError                  a URL that could not be fetched
-    └── DuplicateJobError           an async request_id that is already taken (ValueError)
+    ├── DuplicateJobError           an async request_id that is already taken (ValueError)
+    └── QueueFullError              the server's queue of async jobs is full
 
 Warnings: ``audio.TruncatedAudioWarning`` (the readable start of a damaged file was used) and
 ``analysis.UntimedRowsWarning`` (rows without an ``end`` carry no time).
@@ -55,6 +56,7 @@ __all__ = [
     "UnsafeURLError",
     "FetchError",
     "DuplicateJobError",
+    "QueueFullError",
     "Fault",
     "JobFailure",
 ]
@@ -200,6 +202,10 @@ class FetchError(EmotionAnalyticsError):
 
 class DuplicateJobError(EmotionAnalyticsError, ValueError):
     """An async job with this ``request_id`` already exists."""
+
+
+class QueueFullError(EmotionAnalyticsError):
+    """The server's queue of async jobs is full (``--max-queued``); try again later."""
 
 
 def require(module: str, extra: str) -> ModuleType:

@@ -204,8 +204,12 @@ def test_duplicate_request_id(server, clip):
     body = {"content": b64(clip)}
     first = requests.post(server.url + V2_ASYNC, params={"request_id": "dup-1"}, json=body)
     assert first.status_code == 202
+    # the same request again (a retry) is accepted once; another one under the id is refused
     again = requests.post(server.url + V2_ASYNC, params={"request_id": "dup-1"}, json=body)
-    assert_fault(again, 409, "emotion_analytics.DuplicateRequestId")
+    assert again.status_code == 202 and again.json()["request_id"] == "dup-1"
+    other = requests.post(server.url + V2_ASYNC, params={"request_id": "dup-1"},
+                          json={"content": b64(clip), "languageCode": "de-DE"})
+    assert_fault(other, 409, "emotion_analytics.DuplicateRequestId")
 
 
 def _serve_files(files: dict[str, bytes]):
@@ -296,7 +300,7 @@ def test_bad_inputs(server, name, path, body, status, code):
     ({"webhook": "http://169.254.169.254/hook"}, "emotion_analytics.BadWebhook"),
     ({"webhook": "http://10.1.2.3/hook"}, "emotion_analytics.BadWebhook"),
     ({"webhook": "ftp://example.org/hook"}, "emotion_analytics.BadWebhook"),
-    ({"request_id": "has spaces in it"}, "emotion_analytics.BadRequest"),
+    ({"request_id": "has spaces in it"}, "emotion_analytics.BadRequestId"),
 ])
 def test_bad_query_parameters(server, clip, params, code):
     r = requests.post(server.url + V2_ASYNC, params=params, json={"content": b64(clip)})

@@ -319,3 +319,48 @@ def test_default_jobs_database_is_stated_in_help():
     out = subprocess.run([sys.executable, "-m", "emotion_analytics.cli", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "emotion_jobs.sqlite3 in the folder" in " ".join(out.split())
+
+
+# -- 5. request ids per key ----------------------------------------------------------------------
+
+def test_request_ids_are_per_key_validated_and_private(keyed, tmp_path):
+    from emotion_analytics.client import EmotionClient
+    from emotion_analytics.errors import DuplicateJobError
+
+    clip = b64(audio_bytes(1.0))
+    post = lambda key, rid, content=clip: requests.post(  # noqa: E731
+        keyed.url + V2_ASYNC, params={"apikey": key, "request_id": rid},
+        json={"content": content}, timeout=30)
+    assert post("key-a", "shared-id").status_code == 202
+    assert post("key-b", "shared-id").status_code == 202  # another key, the same id: its own
+    # the same request again is a retry: accepted, not queued twice
+    assert post("key-a", "shared-id").status_code == 202
+    # another request under a taken id is refused
+    assert_fault(post("key-a", "shared-id", b64(audio_bytes(2.0))), 409,
+                 "emotion_analytics.DuplicateRequestId")
+    for bad in ("../../etc", "a/b", "a b", "x" * 129, "..", "é"):
+        assert_fault(post("key-a", bad), 400, "emotion_analytics.BadRequestId")
+    a = wait_job(keyed, "shared-id", params={"apikey": "key-a"})
+    b = wait_job(keyed, "shared-id", params={"apikey": "key-b"})
+    assert a["state"] == b["state"] == "done"
+    # the client: a taken id is its own error, not an acceptance
+    client = EmotionClient(keyed.url, api_key="key-a", retries=0)
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(audio_bytes(2.0, seed=3))
+    with pytest.raises(DuplicateJobError, match="shared-id"):
+        client.submit(wav, request_id="shared-id")
+    ack = client.submit(wav, request_id="with.dots_and-dashes")
+    assert client.wait(ack["request_id"], timeout=120) is not None
+
+
+def test_jobs_made_without_keys_are_not_readable_with_a_key(tmp_path):
+    db = tmp_path / "jobs.sqlite3"
+    with LiveServer(ServerConfig(jobs_db=db)) as srv:
+        r = requests.post(srv.url + V2_ASYNC, params={"request_id": "open-job"},
+                          json={"content": b64(audio_bytes(1.0))}, timeout=30)
+        assert r.status_code == 202
+        assert wait_job(srv, "open-job")["state"] == "done"
+    with LiveServer(ServerConfig(jobs_db=db, api_keys=("k1",))) as srv:
+        r = requests.get(srv.url + "/audio/generic/api/v2/async/status/open-job",
+                         params={"apikey": "k1"}, timeout=30)
+        assert_fault(r, 404, "emotion_analytics.UnknownRequestId")

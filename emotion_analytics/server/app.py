@@ -170,13 +170,16 @@ def _add_version_routes(app: FastAPI, state: ServerState, version: str, authoris
               summary=f"Recognise emotions ({version}, async)",
               description="Queue base64 audio or a URL; the answer is POSTed to `webhook` as "
                           "{request_id, response} and can be read from the status endpoint.",
-              responses=error_responses(400, 401, 409, 413, 500),
+              responses=error_responses(400, 401, 409, 413, 429, 500),
               operation_id=f"recognise_{version}_async")
     def recognise_async(
         body: AudioBody,
         webhook: str | None = Query(None, description="URL the answer is POSTed to "
                                     "(optional here: omit it and poll the status endpoint)"),
-        request_id: str | None = Query(None, description="Your id for the job (default a UUID4)"),
+        request_id: str | None = Query(
+            None, description="Your id for the job (default a UUID4): 1 to 128 letters, digits, "
+            "'.', '_' or '-', unique per API key; the same request sent again with the same id "
+            "is accepted once"),
         dimensions: bool = _DIMENSIONS_QUERY,
         apikey: str | None = Security(authorise),
     ) -> Any:
@@ -187,7 +190,7 @@ def _add_version_routes(app: FastAPI, state: ServerState, version: str, authoris
     @app.get(status_path(version), response_model=JobStatus,
              tags=[version], summary=f"State and answer of an async job ({version})",
              responses=error_responses(400, 401, 404, 500), operation_id=f"job_status_{version}")
-    def job_status(request_id: str = PathParam(..., max_length=200),
+    def job_status(request_id: str = PathParam(..., max_length=128),
                    apikey: str | None = Security(authorise)) -> Any:
         return state.status(request_id, apikey=apikey)
 

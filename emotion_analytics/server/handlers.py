@@ -38,7 +38,8 @@ def fault_response(status: int, fault_string: str, error_code: str,
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Fault)
     async def on_fault(request: Request, exc: Fault) -> JSONResponse:
-        return fault_response(exc.status, exc.fault_string, exc.error_code)
+        return fault_response(exc.status, exc.fault_string, exc.error_code,
+                              headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

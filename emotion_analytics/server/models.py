@@ -17,7 +17,8 @@ CODES = {
     400: "emotion_analytics.BadRequest", 401: "oauth.v2.InvalidApiKey",
     404: "emotion_analytics.NotFound", 405: "emotion_analytics.MethodNotAllowed",
     409: "emotion_analytics.Conflict", 413: "emotion_analytics.PayloadTooLarge",
-    415: "emotion_analytics.UnsupportedMediaType", 500: "emotion_analytics.InternalError",
+    415: "emotion_analytics.UnsupportedMediaType", 429: "emotion_analytics.QueueFull",
+    500: "emotion_analytics.InternalError",
 }
 
 

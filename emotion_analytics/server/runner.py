@@ -3,6 +3,7 @@
 >>> from emotion_analytics.server.jobs import JobStore, new_job
 >>> store = JobStore(":memory:")
 >>> store.add(new_job("r1", api="/api", version="v2", audio=b"x"))
+1
 >>> runner = JobRunner(store, lambda job: [{"emotion": "neutral", "start": 0, "end": 1}])
 >>> runner.run_pending()
 1
@@ -110,16 +111,16 @@ class JobRunner:
         try:
             result = self.process(job)
         except JobFailure as exc:
-            self.store.fail(job.request_id, exc.fault)
+            self.store.fail(job, exc.fault)
             log.info("job failed", extra={"request_id": job.request_id, **exc.fault})
         except Exception as exc:  # a bug in an engine: fail the job, keep the worker
             log.exception("job crashed", extra={"request_id": job.request_id})
-            self.store.fail(job.request_id, {
+            self.store.fail(job, {
                 "faultstring": f"internal error while analysing the audio ({type(exc).__name__});"
                 " the server log has details",
                 "errorcode": "emotion_analytics.InternalError"})
         else:
-            self.store.finish(job.request_id, result)
+            self.store.finish(job, result)
             log.info("job done", extra={"request_id": job.request_id,
                                         "seconds": round(time.monotonic() - started, 3)})
         self.on_finished()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -27,6 +28,7 @@ from ..errors import (
     Fault,
     FetchError,
     JobFailure,
+    QueueFullError,
     UnsafeURLError,
 )
 from ..protocol import fault_body, recognise_path
@@ -37,11 +39,31 @@ from .models import AudioBody
 from .runner import JobRunner
 from .webhooks import WebhookDeliverer
 
-__all__ = ["ServerState", "decode_content"]
+__all__ = ["ServerState", "decode_content", "REQUEST_ID_PATTERN", "job_fingerprint"]
 
 log = logging.getLogger("emotion_analytics.server")
 
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+#: A client's ``request_id``: safe in a URL path segment as it is.
+REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,128}"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+
+#: Seconds a client is asked to wait (``Retry-After``) when the queue is full.
+_RETRY_AFTER = 30
+
+
+def job_fingerprint(api: str, audio: bytes | None, url: str | None, webhook: str | None,
+                    options: dict[str, Any]) -> str:
+    """What makes two submissions the same request (a retry is accepted, not refused).
+
+    >>> job_fingerprint("/a", b"x", None, None, {}) == job_fingerprint("/a", b"x", None, None, {})
+    True
+    >>> job_fingerprint("/a", b"x", None, None, {}) == job_fingerprint("/a", b"y", None, None, {})
+    False
+    """
+    h = hashlib.sha256(json.dumps([api, url, webhook, options], sort_keys=True).encode())
+    h.update(audio or b"")
+    return h.hexdigest()
 
 
 def decode_content(content: str) -> bytes:
@@ -220,9 +242,11 @@ class ServerState:
             raise Fault(400, "send exactly one of content (base64 audio) and url; "
                              + ("both were sent" if body.content is not None else
                                 "neither was sent"), "emotion_analytics.BadRequest")
-        if request_id is not None and not _REQUEST_ID.match(request_id):
-            raise Fault(400, "request_id must be 1 to 200 printable characters without spaces",
-                        "emotion_analytics.BadRequest")
+        if request_id is not None and (not _REQUEST_ID.fullmatch(request_id)
+                                       or request_id in (".", "..")):
+            raise Fault(400, f"request_id must be 1 to 128 letters, digits, '.', '_' or '-' "
+                             f"(and not '.' or '..'), got {request_id[:140]!r}; leave it out "
+                             "to get a fresh one", "emotion_analytics.BadRequestId")
         if webhook is not None:
             try:
                 check_url(webhook, self.webhook_policy, what="webhook")
@@ -240,14 +264,25 @@ class ServerState:
                 check_url(body.url, self.url_policy, what="url")
             except UnsafeURLError as exc:
                 raise Fault(400, str(exc), "emotion_analytics.BadUrl") from exc
+        options = {"encoding": body.encoding, "sampleRate": body.sampleRate,
+                   "languageCode": body.languageCode, "dimensions": dimensions}
         job = new_job(request_id or str(uuid.uuid4()), api=api, version=version, audio=data,
                       url=body.url, webhook=webhook, key_id=key_fingerprint(apikey),
-                      options={"encoding": body.encoding, "sampleRate": body.sampleRate,
-                               "languageCode": body.languageCode, "dimensions": dimensions})
+                      options=options,
+                      fingerprint=job_fingerprint(api, data, body.url, webhook, options))
         try:
-            self.store.add(job)
+            self.store.add(job, max_queued=self.config.max_queued)
         except DuplicateJobError as exc:
+            same = self.store.get(job.request_id, key_id=job.key_id)
+            if same is not None and same.fingerprint == job.fingerprint:
+                # the same request again (a client retrying after a lost answer): accepted
+                return {"request_id": job.request_id, "api": api}
             raise Fault(409, str(exc), "emotion_analytics.DuplicateRequestId") from exc
+        except QueueFullError as exc:
+            fault = Fault(429, f"the queue of async jobs is full ({exc}); try again later",
+                          "emotion_analytics.QueueFull")
+            fault.headers = {"Retry-After": str(_RETRY_AFTER)}
+            raise fault from exc
         self.runner.notify()
         log.info("job queued", extra={"request_id": job.request_id, "api": api,
                                       "bytes": len(data) if data else None,
@@ -283,8 +318,9 @@ class ServerState:
         return result
 
     def status(self, request_id: str, *, apikey: str | None) -> dict[str, Any]:
-        job = self.store.get(request_id)
-        if job is None or (job.key_id is not None and job.key_id != key_fingerprint(apikey)):
+        # a job is the key's own: made without a key, it is not readable with one
+        job = self.store.get(request_id, key_id=key_fingerprint(apikey))
+        if job is None:
             raise Fault(404, f"no job with request_id {request_id!r} (jobs are visible to the "
                              "API key that submitted them)", "emotion_analytics.UnknownRequestId")
         fault = None

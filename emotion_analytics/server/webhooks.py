@@ -197,7 +197,7 @@ class WebhookDeliverer:
                             f"the webhook took longer than {self.timeout:g} s in all") from None
                     raise
             if 200 <= resp.status_code < 300:
-                self.store.delivery_done(job.request_id)
+                self.store.delivery_done(job)
                 log.info("webhook delivered", extra={"request_id": job.request_id,
                                                      "attempt": job.attempts + 1})
                 return True
@@ -213,7 +213,7 @@ class WebhookDeliverer:
             retry_at = time.time()
         else:
             retry_at = time.time() + self.retry_delay * 2 ** attempt
-        self.store.delivery_failed(job.request_id, error, retry_at=retry_at)
+        self.store.delivery_failed(job, error, retry_at=retry_at)
         log.warning("webhook delivery failed", extra={
             "request_id": job.request_id, "attempt": attempt + 1, "error": error,
             "gave_up": retry_at is None})
