@@ -152,13 +152,16 @@ def test_answer_v1_is_one_score_per_class(conversation, table):
 
 
 @pytest.mark.slow
-def test_a_three_hour_file_streams(tmp_path):
-    """A 3-hour 8 kHz recording (mostly silence, a little speech-like sound) gives a table."""
+def test_a_three_hour_file_streams(tmp_path, conversation):
+    """A 3-hour 8 kHz recording (mostly silence, a minute of speech each hour) gives a table."""
+    from emotion_analytics.audio import resample
+
     path = tmp_path / "three_hours.wav"
     rate = 8000
     rng = np.random.default_rng(0)
-    t = np.arange(60 * rate) / rate
-    voiced = (0.3 * np.sin(2 * np.pi * 140 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0))
+    speech, native = sf.read(conversation, dtype="float32", always_2d=True)
+    speech = resample(speech.mean(axis=1), native, rate)
+    voiced = np.resize(speech, 60 * rate)  # the sample conversation, repeated to one minute
     with sf.SoundFile(path, "w", rate, 1, subtype="PCM_16") as f:
         for minute in range(180):
             block = 1e-3 * rng.standard_normal(60 * rate)
