@@ -48,7 +48,8 @@ elif engine == "unpacked":
     from emotion_analytics.engines.encoder import EncoderEngine
     from emotion_analytics.model.encoder_features import pooled_features
     eng = EncoderEngine(threads=threads)
-    x = ea.audio.decode(path, sample_rate=16000)[0][: int(sys.argv[5]) * 48000]
+    from emotion_analytics import audio
+    x = audio.decode(path, sample_rate=16000)[0][: int(sys.argv[5]) * 48000]
     wins = [x[i:i + 48000] for i in range(0, len(x), 48000)]
     pooled_features(wins[:1], eng.encoder, separate=True)  # warm-up
     t0 = time.perf_counter()
@@ -86,8 +87,10 @@ def build_recording(path: Path, minutes: float) -> float:
 
 
 def child(*args) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], check=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)],
                          capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"the run {args[:3]} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

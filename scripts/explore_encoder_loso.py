@@ -51,10 +51,13 @@ def main(argv=None):
             cache[key] = corpus_features(corpus.audio, corpus.files, enc, layout=layout, log=log)
         return cache[key]
 
-    def shuffled(layout, **kw):
-        # clips packed in a seeded random order: neighbours from any speaker and sentence
+    def shuffled(layout, within_speaker=False, **kw):
+        # clips packed in a seeded random order: neighbours from any speaker and sentence, or
+        # (within_speaker) from the same speaker, in random order (a recording of one voice)
         order = np.random.default_rng(0).permutation(len(corpus.audio))
-        key = ("shuffled", layout, tuple(sorted(kw.items())))
+        if within_speaker:
+            order = order[np.argsort(spk[order], kind="stable")]
+        key = ("shuffled", within_speaker, layout, tuple(sorted(kw.items())))
         if key not in cache:
             enc = WhisperEncoder(settings=EncoderSettings(**kw), threads=args.threads)
             X = corpus_features([corpus.audio[i] for i in order],
@@ -71,10 +74,13 @@ def main(argv=None):
         keep = np.isin(y, idx)
         remap = {c: i for i, c in enumerate(idx)}
         yy = np.array([remap[v] for v in y[keep]])
-        Xa, Xb, g = X_train[keep], X_test[keep], spk[keep]
+        trains = X_train if isinstance(X_train, list) else [X_train]
+        Xas, Xb, g = [X[keep] for X in trains], X_test[keep], spk[keep]
         proba = np.zeros((len(yy), len(classes)))
         for s in np.unique(g):
-            h = fit_heads(Xa[g != s], yy[g != s], classes, dims=False)
+            # several training layouts: their rows stacked (each clip once per layout)
+            Xtr = np.vstack([Xa[g != s] for Xa in Xas])
+            h = fit_heads(Xtr, np.tile(yy[g != s], len(Xas)), classes, dims=False)
             proba[g == s] = h.predict(Xb[g == s])[0]
         return [dict(task="emotion", **scores(yy, proba.argmax(1), proba, len(classes),
                                                classes, "clip", extra={"eval": "loso"}))]
@@ -104,9 +110,17 @@ def main(argv=None):
         "hand-only": lambda: (hand(), {}),
     }
     crosses = {
-        "clip->packed30": lambda: (feats("clip"), feats("packed")),
-        "clip->packed30-shuffled": lambda: (feats("clip"), shuffled("packed")),
+        "clip-on-packed30": lambda: (feats("clip"), feats("packed")),
+        "clip-on-packed30-shuffled": lambda: (feats("clip"), shuffled("packed")),
+        "clip-on-packed30-speaker": lambda: (feats("clip"), shuffled("packed", True)),
         "packed30-shuffled": lambda: (shuffled("packed"), shuffled("packed")),
+        "packed30-speaker": lambda: (shuffled("packed", True), shuffled("packed", True)),
+        "packed30-speaker-on-clip": lambda: (shuffled("packed", True), feats("clip")),
+        "mix-on-packed30-speaker": lambda: (
+            [feats("clip"), shuffled("packed", True)], shuffled("packed", True)),
+        "mix-on-clip": lambda: ([feats("clip"), shuffled("packed", True)], feats("clip")),
+        "mix-on-packed30-shuffled": lambda: (
+            [feats("clip"), shuffled("packed", True)], shuffled("packed")),
     }
     for name in args.only or list(variants) + list(crosses):
         if name in crosses:

@@ -432,6 +432,8 @@ def corpus_features(
     encoder: WhisperEncoder,
     *,
     layout: str = "clip",
+    groups: Sequence[str] | None = None,
+    seed: int = 0,
     cache_dir: str | os.PathLike | None = CACHE_DIR,
     log=None,
 ) -> np.ndarray:
@@ -448,6 +450,12 @@ def corpus_features(
         ``"clip"``: each clip encoded in passes of its own (as one window of a recording);
         ``"packed"``: clips laid end to end in the given order, as the windows of a long
         recording are.
+    groups : sequence of str, optional
+        With ``"packed"``: pack each group's clips together (e.g. a speaker's, as in a
+        recording of one voice), in a random order drawn with ``seed``; rows are returned in
+        the corpus's order.
+    seed : int
+        Seed of that order.
     cache_dir : path or None
         Folder for the cache (``None``: no cache). The default, ``out/encoder_cache``, is
         git-ignored.
@@ -461,6 +469,12 @@ def corpus_features(
     """
     if layout not in ("clip", "packed"):
         raise ValueError(f"layout must be 'clip' or 'packed', got {layout!r}")
+    if groups is not None and layout == "packed":
+        order = np.random.default_rng(seed).permutation(len(audio))
+        order = order[np.argsort(np.asarray(groups)[order], kind="stable")]
+        X = corpus_features([audio[i] for i in order], [files[i] for i in order], encoder,
+                            layout=layout, cache_dir=cache_dir, log=log)
+        return X[np.argsort(order)]
     path = None
     if cache_dir is not None:
         meta = dict(asdict(encoder.settings), model=str(encoder.path), layout=layout,

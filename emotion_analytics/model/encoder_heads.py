@@ -255,6 +255,9 @@ def evaluate(
     balanced: bool = False,
     normalise: str = "train",
     eval_name: str = "loso",
+    X_test: np.ndarray | None = None,
+    X_extra: Sequence[np.ndarray] = (),
+    extra: dict | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """Fit on all groups but one, score the held-out group, for every group.
@@ -277,6 +280,13 @@ def evaluate(
         collection of recordings being analysed.
     eval_name : str
         Written as ``"eval"`` in the lines.
+    X_test : numpy.ndarray, optional
+        The held-out rows are read from here instead of ``X`` (features of the same clips
+        laid out otherwise, e.g. packed instead of alone).
+    X_extra : sequence of numpy.ndarray
+        More training rows for the same clips (other layouts), stacked under ``X``'s.
+    extra : dict, optional
+        More keys for every line.
     log : callable, optional
 
     Returns
@@ -295,21 +305,25 @@ def evaluate(
     for i, c in enumerate(classes):
         remap[labels.index(c)] = i
     keep = remap[y] >= 0
-    X, yy, groups = np.asarray(X, np.float64)[keep], remap[y[keep]], np.asarray(groups)[keep]
+    Xs = [np.asarray(a, np.float64)[keep] for a in (X, *X_extra)]
+    Xt = np.asarray(X if X_test is None else X_test, np.float64)[keep]
+    yy, groups = remap[y[keep]], np.asarray(groups)[keep]
     n, k = len(yy), len(classes)
     proba = np.zeros((n, k))
     dims = {d: np.full(n, np.nan) for d in _DIMS}
     for g in np.unique(groups):
         te = groups == g
         tr = ~te
+        y_tr = np.tile(yy[tr], len(Xs))
         if normalise == "collection":
-            m_tr, s_tr = _standardiser(X[tr])
-            heads = fit_heads((X[tr] - m_tr) / s_tr, yy[tr], classes, C=C, balanced=balanced)
-            m_te, s_te = _standardiser(X[te])
-            p, d = heads.predict((X[te] - m_te) / s_te)
+            Z_tr = np.vstack([(a[tr] - a[tr].mean(0)) / _standardiser(a[tr])[1] for a in Xs])
+            heads = fit_heads(Z_tr, y_tr, classes, C=C, balanced=balanced)
+            m_te, s_te = _standardiser(Xt[te])
+            p, d = heads.predict((Xt[te] - m_te) / s_te)
         elif normalise == "train":
-            heads = fit_heads(X[tr], yy[tr], classes, C=C, balanced=balanced)
-            p, d = heads.predict(X[te])
+            heads = fit_heads(np.vstack([a[tr] for a in Xs]), y_tr, classes, C=C,
+                              balanced=balanced)
+            p, d = heads.predict(Xt[te])
         else:
             raise ValueError(f"normalise must be 'train' or 'collection', got {normalise!r}")
         proba[te] = p
@@ -318,7 +332,8 @@ def evaluate(
         if log is not None:
             ua = float(np.mean(p.argmax(1) == yy[te]))
             log(f"{eval_name} held out {g}: accuracy {ua:.3f} ({te.sum()} clips)")
-    common = {"eval": eval_name, "features": "encoder", "normalise": normalise, "C": C}
+    common = {"eval": eval_name, "features": "encoder", "normalise": normalise, "C": C,
+              **(extra or {})}
     lines = [dict(task="emotion", **scores(yy, proba.argmax(1), proba, k, classes, "clip",
                                            extra=common))]
     derived = derived_dimensions(proba, classes)

@@ -6,14 +6,19 @@ manifests) and hands it here::
     emotion-analytics train --data ../shared/data/emodb --features encoder            # refit
     emotion-analytics train --data ../shared/data/emodb --features encoder --eval loso
 
-Each clip is one window: it is encoded in passes of its own (padded to 30 s like the engine's
-passes) and pooled (`emotion_analytics.model.encoder_features`); the features are cached
-under ``out/encoder_cache``. Without ``--eval`` the heads are fitted on every clip and written
-to ``--out`` (default: the shipped `emotion_analytics.model.encoder_heads.DEFAULT_HEADS`).
-With ``--eval loso`` (``loco``) every speaker (corpus) is held out in turn, and one JSON line is
-printed per task (emotion, arousal, valence), per class set, and per normalisation: ``"train"``
-(what the engine does) and ``"collection"`` (each held-out collection standardised over its own
-clips).
+Each clip is one window, described twice (`emotion_analytics.model.encoder_features`):
+alone in a 30-s pass (as a short file is analysed) and packed with the other clips of its speaker
+in a seeded random order (as the windows of a long recording of one voice are). The encoder's
+attention spans a whole pass, so a window's features depend on what it is packed with: heads
+fitted on one layout alone fail on the other (see the model card), so the heads are fitted on
+both sets of rows together. Features are cached under ``out/encoder_cache``.
+
+Without ``--eval`` the heads are fitted on every clip and written to ``--out`` (default: the
+shipped `emotion_analytics.model.encoder_heads.DEFAULT_HEADS`). With ``--eval loso`` (``loco``)
+every speaker (corpus) is held out in turn, and one JSON line is printed per task (emotion,
+arousal, valence), per class set, per layout of the held-out clips (``"layout": "packed"`` or
+``"clip"``), and per normalisation: ``"train"`` (what the engine does) and ``"collection"``
+(the held-out speaker's or corpus's packed clips standardised over themselves).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from .encoder_heads import DEFAULT_C, DEFAULT_HEADS, evaluate, fit_heads
 
 __all__ = ["train_encoder", "run_from_args"]
 
-#: How clips are laid into passes for training (see `corpus_features`).
-LAYOUT = "clip"
+#: How clips are laid into passes for training: alone, and packed by speaker (both rows).
+LAYOUT = "clip+packed"
 
 
 def train_encoder(
@@ -87,7 +92,9 @@ def train_encoder(
     encoder = WhisperEncoder(model, settings, threads=threads)
     if log is not None:
         log(f"encoder: {encoder.path} (width {encoder.dim}, {settings})")
-    X = corpus_features(corpus.audio, corpus.files, encoder, layout=LAYOUT, log=log)
+    Xc = corpus_features(corpus.audio, corpus.files, encoder, layout="clip", log=log)
+    Xp = corpus_features(corpus.audio, corpus.files, encoder, layout="packed",
+                         groups=np.asarray(corpus.speakers), log=log)
     y = np.asarray(corpus.labels)
     if evaluation is not None:
         if evaluation == "loso":
@@ -101,14 +108,16 @@ def train_encoder(
             held = np.asarray(groups)
         else:
             raise ValueError(f"evaluation must be 'loso' or 'loco', got {evaluation!r}")
+        runs = [("packed", Xp, "train"), ("clip", Xc, "train"), ("packed", Xp, "collection")]
         for classes in class_sets or [labels]:
-            for norm in ("train", "collection"):
-                for line in evaluate(X, y, held, labels, classes=classes, C=C,
-                                     normalise=norm, eval_name=evaluation, log=log):
+            for layout, Xt, norm in runs:
+                for line in evaluate(Xc, y, held, labels, classes=classes, C=C,
+                                     normalise=norm, eval_name=evaluation, X_test=Xt,
+                                     X_extra=[Xp], extra={"layout": layout}, log=log):
                     emit(line)
         return 0
     meta = dict(asdict(settings), model=model or "tiny.en", layout=LAYOUT, clips=int(len(y)))
-    heads = fit_heads(X, y, labels, C=C, meta=meta)
+    heads = fit_heads(np.vstack([Xc, Xp]), np.tile(y, 2), labels, C=C, meta=meta)
     path = Path(out) if out is not None else DEFAULT_HEADS
     heads.save(path)
     if log is not None:
