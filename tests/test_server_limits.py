@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import socket
+import sqlite3
 import threading
 import time
 
@@ -364,3 +365,62 @@ def test_jobs_made_without_keys_are_not_readable_with_a_key(tmp_path):
         r = requests.get(srv.url + "/audio/generic/api/v2/async/status/open-job",
                          params={"apikey": "k1"}, timeout=30)
         assert_fault(r, 404, "emotion_analytics.UnknownRequestId")
+
+
+# -- 6. a bounded queue, and retention -----------------------------------------------------------
+
+class HeldEngine:
+    """An engine that answers only once the test lets it (to keep jobs running)."""
+
+    name = "held"
+    labels = ("neutral",)
+
+    def __init__(self):
+        self.go = threading.Event()
+
+    def analyze(self, audio, sample_rate, **options):
+        self.go.wait(120)
+        return [{"emotion": "neutral", "start": 0.0, "end": len(audio) / sample_rate,
+                 "confidence": 1.0, "scores": {"neutral": 1.0}}]
+
+
+def test_full_queue_answers_429_with_retry_after(tmp_path):
+    engine = HeldEngine()
+    cfg = ServerConfig(jobs_db=tmp_path / "jobs.sqlite3", max_queued=2, workers=1)
+    clip = b64(audio_bytes(1.0))
+    with LiveServer(cfg, engine=engine) as srv:
+        try:
+            answers = []
+            for i in range(6):  # one may be running, two waiting: the fourth at most is refused
+                r = requests.post(srv.url + V2_ASYNC, params={"request_id": f"q{i}"},
+                                  json={"content": clip}, timeout=30)
+                answers.append(r)
+                if r.status_code == 429:
+                    break
+            refused = answers[-1]
+            assert_fault(refused, 429, "emotion_analytics.QueueFull")
+            assert int(refused.headers["Retry-After"]) > 0
+            assert len(answers) <= 4
+        finally:
+            engine.go.set()
+        assert wait_job(srv, "q0")["state"] == "done"
+
+
+def test_finished_jobs_are_deleted_after_keep_results_and_space_reclaimed(tmp_path):
+    db = tmp_path / "jobs.sqlite3"
+    cfg = ServerConfig(jobs_db=db, keep_results=0.5)
+    upload = audio_bytes(60.0, seed=4)  # ~1.9 MB kept in the database until the job ends
+    with LiveServer(cfg) as srv:
+        r = requests.post(srv.url + V2_ASYNC, params={"request_id": "kept"},
+                          json={"content": b64(upload)}, timeout=60)
+        assert r.status_code == 202
+        status = srv.url + "/audio/generic/api/v2/async/status/kept"
+        deadline = time.monotonic() + 120
+        while requests.get(status, timeout=30).status_code == 200:
+            assert time.monotonic() < deadline, "the finished job was never deleted"
+            time.sleep(0.1)
+        assert_fault(requests.get(status, timeout=30), 404)
+        with sqlite3.connect(db) as con:
+            pages, size, free = (con.execute(f"PRAGMA {p}").fetchone()[0]
+                                 for p in ("page_count", "page_size", "freelist_count"))
+        assert pages * size < len(upload) / 4 and free < 16, (pages, size, free)

@@ -62,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="largest audio fetched from a url, in MiB (default %(default)s)")
     a("--fetch-timeout", type=float, default=d.fetch_timeout,
       help="seconds allowed to fetch a url, in all (not per read; default %(default)s)")
+    a("--max-queued", type=int, default=d.max_queued,
+      help="async jobs waiting at most; beyond it a submission is answered 429 with "
+           "Retry-After (default %(default)s)")
+    a("--keep-results", type=float, default=d.keep_results / 3600, metavar="HOURS",
+      help="hours a finished job (answer, status, audio) is kept once its webhook is delivered "
+           "or given up; then it is deleted and the database compacted (default %(default)s, "
+           "7 days)")
     a("--allow-private-urls", action="store_true",
       help="let url and webhook targets be private, loopback or link-local addresses")
     a("--webhook-retries", type=int, default=d.webhook_retries,
@@ -97,7 +104,8 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
         allow_private_urls=args.allow_private_urls, workers=args.workers,
         webhook_retries=args.webhook_retries, webhook_retry_delay=args.webhook_retry_delay,
         webhook_timeout=args.webhook_timeout, shutdown_grace=args.shutdown_grace,
-        webhooks_per_host=args.webhooks_per_host,
+        webhooks_per_host=args.webhooks_per_host, max_queued=args.max_queued,
+        keep_results=args.keep_results * 3600,
     ).check()
 
 

@@ -381,7 +381,8 @@ class JobStore:
                 " ('none', 'delivered', 'gave_up') AND updated <= ?",
                 (time.time() - older_than,),
             )
-            self._db.execute("PRAGMA incremental_vacuum")
+            # sqlite3_exec steps the pragma to the end (it frees one page per step)
+            self._db.executescript("PRAGMA incremental_vacuum;")
             return cur.rowcount
 
     # -- reading ---------------------------------------------------------------------------

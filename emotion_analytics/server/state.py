@@ -132,11 +132,31 @@ class ServerState:
                                 on_finished=self.deliverer.wake)
         self.runner.start()
         self.deliverer.start()
+        self._janitor_stop = threading.Event()
+        self._janitor = threading.Thread(target=self._purge_loop, name="job-janitor",
+                                         daemon=True)
+        self._janitor.start()
         log.info("server started", extra={
             "jobs_db": str(path), "engine": self.engine_name, "requeued": requeued,
             "counts": self.store.counts(), "auth": bool(self._keys)})
 
+    def _purge_loop(self) -> None:
+        """Delete finished jobs older than ``keep_results`` and compact the database."""
+        keep = self.config.keep_results
+        every = min(60.0, max(0.05, keep / 4))
+        while not self._janitor_stop.wait(every):
+            try:
+                n = self.store.purge(older_than=keep)
+            except Exception:  # the store closed at shutdown, or a bug: keep the server up
+                log.exception("purging old jobs failed")
+                continue
+            if n:
+                log.info("old jobs deleted", extra={"jobs": n, "keep_results_s": keep})
+
     def stop(self) -> None:
+        if getattr(self, "_janitor", None) is not None:
+            self._janitor_stop.set()
+            self._janitor.join(10)
         if self.runner is not None:
             self.runner.stop(grace=self.config.shutdown_grace)
         if self.deliverer is not None:
