@@ -23,11 +23,14 @@ not need).
 
 Clip level: a clip counts as speech when at least one of its analysis windows
 (`segmentation.plan_windows`, 3 s) is speech, as ``recognise`` decides it: our detectors answer
-with ``is_speech``; for the libraries a window is speech when its speech frames reach the same
-amount `SpeechDetector` needs (:data:`MIN_SPEECH_FRACTION` of the window, at least
+with ``is_speech``; for the libraries a window is speech when its speech frames reach the amount
+the detector before needed (:data:`MIN_SPEECH_FRACTION` of the window, at least
 :data:`MIN_SPEECH_SECONDS`, at most the window). Frame level: every 10 ms of truth against the
-detector's frame that holds its middle. Speed: seconds of audio per second of compute, one
-process on one core (``taskset -c 0``), on the first ``--speed-seconds`` of the set.
+detector's frame that holds its middle. Speed: seconds of audio per second of CPU time of this
+process (``time.process_time``, so other work on a loaded machine does not count), one process
+on one core (``taskset -c 0``), on the first ``--speed-seconds`` of the set; and, for the
+numpy detectors, the CPU seconds per hour of audio on the 3-s windows of 10 minutes of the
+sample conversation (what ``recognise`` asks of them on a long file).
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ import make_vad_set as vs  # noqa: E402
 from emotion_analytics import segmentation as seg  # noqa: E402
 
 RATE = vs.RATE
+#: For the libraries: a window is speech when this share of its frames is speech ...
+MIN_SPEECH_FRACTION = 0.15
+#: ... and at least this many seconds of them (at most the whole window).
+MIN_SPEECH_SECONDS = 0.25
 
 
 # ------------------------------------------------------------------ detectors
@@ -86,7 +93,8 @@ class EnergyFloor:
                 out.append(False)
                 continue
             loud = _levels_db(w) > thr
-            need = min(max(0.15 * w.shape[0], 0.25 / self.hop), w.shape[0])
+            need = min(max(MIN_SPEECH_FRACTION * w.shape[0], MIN_SPEECH_SECONDS / self.hop),
+                       w.shape[0])
             ok = loud.sum() >= need and (_flatness(w[loud]) < 0.5).sum() >= need
             out.append(bool(ok))
         return out
@@ -129,7 +137,7 @@ class _Library:
         for s, e in seg.plan_windows(x.size, RATE):
             a, b = int(s / RATE / self.hop), int(e / RATE / self.hop)
             n = max(b - a, 1)
-            need = min(max(seg.MIN_SPEECH_FRACTION * n, seg.MIN_SPEECH_SECONDS / self.hop), n)
+            need = min(max(MIN_SPEECH_FRACTION * n, MIN_SPEECH_SECONDS / self.hop), n)
             out.append(bool(flags[a:b].sum() >= need))
         return out
 
@@ -253,10 +261,24 @@ def speed(det, items, seconds: float) -> float:
             break
         audio.append(it.audio)
         total += it.seconds
-    start = time.perf_counter()
+    start = time.process_time()
     for x in audio:
         det.windows(x)
-    return total / (time.perf_counter() - start)
+    return total / (time.process_time() - start)
+
+
+def cost_per_hour(det, minutes: float = 10.0) -> float:
+    """CPU seconds per hour of audio on the 3-s windows of the sample conversation, repeated."""
+    from emotion_analytics import audio
+
+    x, _ = audio.decode(REPO / "data" / "conversation.wav", sample_rate=RATE)
+    x = np.tile(x, int(np.ceil(minutes * 60 * RATE / x.size)))[: int(minutes * 60 * RATE)]
+    windows = [x[s:e] for s, e in seg.plan_windows(x.size, RATE)]
+    decide = seg.SpeechDetector(RATE).is_speech if isinstance(det, Ours) else det.windows
+    start = time.process_time()
+    for w in windows:
+        decide(w)
+    return (time.process_time() - start) / (minutes / 60)
 
 
 def main(argv=None) -> int:
@@ -282,6 +304,8 @@ def main(argv=None) -> int:
             continue
         r = evaluate(det, items)
         r["speed"] = speed(det, shuffled, args.speed_seconds)
+        if isinstance(det, (EnergyFloor, Ours)):
+            r["per_hour"] = cost_per_hour(det)
         rows.append((det.name, r))
     print(f"\n{'detector':24s} {'frame P':>8s} {'R':>6s} {'F1':>6s}   {'clip P':>7s} {'R':>6s} "
           f"{'F1':>6s}   {'x real time':>11s}")
@@ -289,6 +313,10 @@ def main(argv=None) -> int:
         (fp, fr, ff), (cp, cr, cf) = r["frame"], r["clip"]
         print(f"{name:24s} {fp:8.3f} {fr:6.3f} {ff:6.3f}   {cp:7.3f} {cr:6.3f} {cf:6.3f}   "
               f"{r['speed']:10.0f}x")
+    print("\nCPU seconds per hour of audio, 3-s windows of the sample conversation:")
+    for name, r in rows:
+        if "per_hour" in r:
+            print(f"  {name:24s} {r['per_hour']:6.2f} s ({3600 / r['per_hour']:.0f}x real time)")
     kinds = list(rows[0][1]["kinds"]) if rows else []
     print("\nclips said to hold speech, by kind (speech: recall; non-speech: false alarms)")
     print(f"{'kind':16s}" + "".join(f"{name[:14]:>16s}" for name, _ in rows))

@@ -1,4 +1,4 @@
-"""Windows, the streaming cutter, and speech detection against the recording's noise floor."""
+"""Windows, the streaming cutter, and speech detection at any level (no noise floor)."""
 
 from __future__ import annotations
 
