@@ -172,6 +172,8 @@ def timeline(
     emotion (labelled with it), like ``broken_barh`` but over all lanes at once, so tables of
     100,000 segments draw quickly. Where segments of one lane overlap, the emotion later in the
     legend is drawn on top. Segments without an emotion are drawn grey, under the others.
+    Where segments of one lane overlap in time, that lane is split into stacked sub-lanes (as
+    few as the deepest overlap needs), so every segment stays visible.
 
     Examples
     --------
@@ -185,6 +187,13 @@ def timeline(
     ['A', 'B']
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['happy', 'sad']
+
+    Two overlapping segments of one speaker are drawn one above the other:
+
+    >>> both = to_frame([{"emotion": "happy", "start": 0, "end": 4, "speaker_id": "A"},
+    ...                  {"emotion": "sad", "start": 2, "end": 6, "speaker_id": "A"}], file="c")
+    >>> [float(c.get_paths()[0].get_extents().y0) for c in timeline(both).collections]
+    [-0.4, 0.0]
     """
     table = _plottable(df)
     if not 0 < lane_height <= 1:
@@ -201,14 +210,13 @@ def timeline(
     starts = table["start"].to_numpy(dtype=float)
     widths = table["duration"].to_numpy(dtype=float)
     codes = _label_codes(emotion, labels)  # -1: no emotion
-    half = lane_height / 2
-    lows = lane_of_row.astype(float) - half
+    lows, heights = _row_boxes(starts, starts + widths, lane_of_row, lane_height)
     # one collection of rectangles per emotion (grey for none) over all lanes: a handful of
     # artists however many segments, so 100,000 segments draw in about a second
     for code in ([-1] if (codes < 0).any() else []) + list(range(len(labels))):
         rows = np.flatnonzero(codes == code)
         x0, x1 = starts[rows], starts[rows] + widths[rows]
-        y0, y1 = lows[rows], lows[rows] + lane_height
+        y0, y1 = lows[rows], lows[rows] + heights[rows]
         verts = np.stack([np.column_stack(p) for p in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))],
                          axis=1)
         ax.add_collection(
@@ -793,6 +801,46 @@ def _lane_index(table: pd.DataFrame, cols: list[str]) -> tuple[list[str], np.nda
     labels = [" / ".join(_lane_part(c, v) for c, v in zip(cols, tuples[i], strict=True))
               for i in order]
     return labels, rank[codes], [tuples[i][0] for i in order]
+
+
+def _row_boxes(starts: np.ndarray, ends: np.ndarray, lane_of_row: np.ndarray,
+               lane_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's bar bottom and height: its lane, split into sub-lanes where rows overlap.
+
+    A lane whose rows overlap in time gets as many stacked sub-lanes as its deepest overlap;
+    each row takes the first sub-lane free at its start (interval colouring, in start order).
+    """
+    n = len(starts)
+    lows = lane_of_row.astype(float) - lane_height / 2
+    heights = np.full(n, float(lane_height))
+    if n < 2:
+        return lows, heights
+    order = np.lexsort((ends, starts, lane_of_row))
+    lane_s, st, en = lane_of_row[order], starts[order], ends[order]
+    # running max of the ends before each row, within its lane
+    new_lane = np.r_[True, lane_s[1:] != lane_s[:-1]]
+    prev_end = np.r_[-np.inf, en[:-1]]
+    prev_end[new_lane] = -np.inf
+    group = np.cumsum(new_lane)
+    running = pd.Series(prev_end).groupby(group).cummax().to_numpy()
+    overlapping = np.unique(lane_s[st < running - 1e-9])
+    for lane in overlapping:
+        rows = order[lane_s == lane]  # in start order
+        track_end: list[float] = []
+        track = np.empty(len(rows), dtype=np.int64)
+        for k, i in enumerate(rows):
+            free = next((t for t, e in enumerate(track_end) if e <= starts[i] + 1e-9), None)
+            if free is None:
+                free = len(track_end)
+                track_end.append(ends[i])
+            else:
+                track_end[free] = ends[i]
+            track[k] = free
+        depth = len(track_end)
+        sub = lane_height / depth
+        lows[rows] = lane - lane_height / 2 + track * sub
+        heights[rows] = sub
+    return lows, heights
 
 
 def _lane_part(col: str, value: Any) -> str:
