@@ -77,6 +77,51 @@ class EmotionAccessor:
     to_rttm = shared("emotion_analytics.io", "write_rttm")
     to_textgrid = shared("emotion_analytics.io", "write_textgrid")
 
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: files, speakers, speech time, the top emotions.
+
+        Jupyter shows it when a cell ends with ``df.emotion``.
+
+        Examples
+        --------
+        >>> import emotion_analytics as ea
+        >>> df = ea.to_frame([{"emotion": "happy", "start": 0, "end": 3, "speaker_id": "A"},
+        ...                   {"emotion": "sad", "start": 3, "end": 4, "speaker_id": "B"}],
+        ...                  file="call.wav")
+        >>> html = df.emotion._repr_html_()
+        >>> "1 file" in html, "2 speakers" in html, "happy 75%" in html
+        (True, True, True)
+        """
+        import html
+
+        from .schema import dimension_columns, normalise
+
+        df = self._df if "file" in self._df.columns else normalise(self._df)
+        n_files = int(df["file"].nunique())
+        speakers = df["speaker"].dropna().astype(str).unique().tolist() if "speaker" in df else []
+        seconds = df.emotion.durations(by=None) if len(df) else pd.DataFrame()
+        total = float(seconds.to_numpy().sum()) if len(seconds) else 0.0
+        top = seconds.iloc[0].sort_values(ascending=False).head(4) if len(seconds) else []
+        tops = ", ".join(f"{html.escape(str(k))} {v / total:.0%}" for k, v in top.items()
+                         if v > 0) if total else "none"
+        rows = [
+            ("recordings", f"{n_files} file{'s' * (n_files != 1)}: "
+             + html.escape(", ".join(map(str, df["file"].dropna().unique()[:5]))
+                           + (", ..." if n_files > 5 else ""))),
+            ("speakers", f"{len(speakers)} speaker{'s' * (len(speakers) != 1)}"
+             + (": " + html.escape(", ".join(speakers[:8])) if speakers else "")),
+            ("segments", f"{len(df)}"),
+            ("speech with an emotion", f"{total:.1f} s ({total / 60:.1f} min)"),
+            ("top emotions", tops),
+        ]
+        for dim in dimension_columns(df):
+            values = pd.to_numeric(df[dim], errors="coerce")
+            if values.notna().any():
+                rows.append((f"mean {dim}", f"{values.mean():.2f}"))
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>"
+                       f"{v}</td></tr>" for k, v in rows)
+        return f"<table class='emotion-accessor'><caption>df.emotion</caption>{body}</table>"
+
 
 def _load_dask_accessor() -> None:
     try:
