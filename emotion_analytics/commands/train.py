@@ -1,15 +1,23 @@
-"""``emotion-analytics train``: train or evaluate the embedded emotion model.
+"""``emotion-analytics train``: train or evaluate the embedded emotion model, or your own.
 
 Argument parsing, printing and exit codes only; the work is done by the model package
 (:mod:`emotion_analytics.model.corpus`, :mod:`~emotion_analytics.model.augment`,
 :mod:`~emotion_analytics.model.fitting`, :mod:`~emotion_analytics.model.evaluation`)::
 
-    emotion-analytics train --data ../shared/data/emodb            # refit the shipped weights
-    emotion-analytics train --data ../shared/data/emodb --loso     # nested LOSO, JSON lines
+    emotion-analytics train --data ../shared/data/emodb               # refit the shipped weights
+    emotion-analytics train --data ../shared/data/emodb --eval loso   # nested LOSO, JSON lines
+    emotion-analytics train --data a.csv --data b.csv --eval loco     # your corpora, held out
+    emotion-analytics train --data a.csv --data b.csv --out mine.npz  # your model
+
+``--data`` is the EmoDB folder or a CSV manifest (``file,emotion,speaker[,corpus]``, paths
+relative to the CSV); give it several times to train one model on several corpora. Labels are
+the data's own; ``--label-map FILE`` maps them onto one vocabulary. ``--out PATH`` writes the
+weights (with their labels), used by ``engine="local:PATH"``.
 
 Everything is deterministic for a given ``--seed`` (on one machine and thread count): the
 augmentation of each clip draws from its own seeded generator, and every learner is seeded.
-In ``--loso`` the test speaker is never seen by features' statistics, fitting or tuning.
+In ``--eval`` the held-out speaker or corpus is never seen by features' statistics, fitting or
+tuning. Exit codes: 0 done, 2 data or options that cannot work (the message says where).
 
 This module imports only numpy and the standard library at the top, so ``--help`` is instant.
 """
@@ -23,12 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.augment import corpus_features
-from ..model.classifier import LABELS, WEIGHTS_PATH, save_params
+from ..errors import EmotionAnalyticsError
+from ..model.classifier import WEIGHTS_PATH
 from ..model.cnn_train import CnnConfig
-from ..model.corpus import default_data_dir, load_emodb
-from ..model.evaluation import SUBSET4, loso
-from ..model.fitting import Config, fit_all
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -45,26 +50,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> import argparse
     >>> p = argparse.ArgumentParser()
     >>> add_arguments(p)
-    >>> a = p.parse_args(["--loso", "--seed", "3"])
-    >>> a.loso, a.seed
-    (True, 3)
+    >>> a = p.parse_args(["--loso", "--seed", "3", "--data", "a.csv", "--data", "b.csv"])
+    >>> a.eval, a.seed, [str(d) for d in a.data]
+    ('loso', 3, ['a.csv', 'b.csv'])
     """
     parser.add_argument(
         "--data",
         type=Path,
+        action="append",
         default=None,
-        help="EmoDB folder (metadata.csv + wav/); default ../shared/data/emodb",
+        metavar="PATH",
+        help="the EmoDB folder (metadata.csv + wav/) or a CSV manifest with the columns "
+        "file,emotion,speaker[,corpus] (paths relative to the CSV); give it several times to "
+        "train on several corpora; default ../shared/data/emodb",
+    )
+    parser.add_argument(
+        "--label-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="CSV (source,target[,corpus]) or JSON ({source: target} or {corpus: {source: "
+        "target}}) mapping the data's labels onto one vocabulary; an empty target drops a label",
+    )
+    parser.add_argument(
+        "--eval",
+        choices=("loso", "loco"),
+        default=None,
+        help="instead of training: nested leave-one-speaker-out (loso) or leave-one-corpus-out "
+        "(loco) evaluation, one JSON line per setting and per held-out group",
     )
     parser.add_argument(
         "--loso",
-        action="store_true",
-        help="run nested leave-one-speaker-out evaluation and print one JSON line per setting",
+        dest="eval",
+        action="store_const",
+        const="loso",
+        help="the same as --eval loso",
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=None,
-        help=f"weights file to write (default {WEIGHTS_PATH})",
+        help=f"weights file to write (default with EmoDB alone: {WEIGHTS_PATH}; needed with a "
+        "manifest); with --eval, the model fitted on all the data is written as well",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
@@ -75,9 +102,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--classes",
-        choices=("7", "4", "both"),
+        choices=("all", "7", "4", "both"),
         default="both",
-        help="with --loso: the 7-class task, the 4-class subset, or both (default)",
+        help="with --eval: every class of the data ('all'; '7' is the same), the 4-class "
+        "subset anger/happiness/neutral/sadness where the data has it, or both (default)",
+    )
+    parser.add_argument(
+        "--dimensions",
+        choices=("auto", "derived", "heads"),
+        default="auto",
+        help="how the weights give arousal and valence: derived from the class probabilities "
+        "through the labels' places, or trained heads; auto (default): derived when every "
+        "label has a place, else heads",
+    )
+    parser.add_argument(
+        "--features",
+        choices=("hand", "encoder"),
+        default="hand",
+        help="hand: the embedded model (default); encoder: the heads of engine='encoder' on a "
+        "Whisper encoder's pooled frames (needs the encoder and train extras)",
+    )
+    parser.add_argument(
+        "--encoder-model",
+        default=None,
+        help="with --features encoder: a CTranslate2 Whisper model folder or name "
+        "(default: the packaged tiny.en)",
     )
     parser.add_argument(
         "--no-mlp",
@@ -101,8 +150,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=CnnConfig.bag,
         help=f"CNNs with different seeds averaged in the member (default {CnnConfig.bag})",
     )
-    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use only N evenly spaced clips of each --data (quick trials)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _fail(msg: str) -> int:
+    print(f"emotion-analytics train: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _use_heads(choice: str, classes) -> bool:
+    from ..model.dimensions import label_dimensions
+
+    if choice != "auto":
+        return choice == "heads"
+    return not all(np.isfinite(v).all() for v in label_dimensions(classes).values())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        0 on success, 2 when the data folder is missing.
+        0 on success, 2 when the data or the options cannot work (the message on stderr
+        says which file and row, and what to do).
 
     Examples
     --------
@@ -126,18 +195,39 @@ def run(args: argparse.Namespace) -> int:
     >>> run(p.parse_args(["--data", "/nonexistent", "--quiet"]))
     2
     """
-    data = Path(args.data) if args.data is not None else default_data_dir()
-    if not (data / "metadata.csv").is_file():
-        print(
-            f"error: no EmoDB metadata.csv under {data} (give --data DIR)",
-            file=sys.stderr,
+    try:
+        return _run(args)
+    except EmotionAnalyticsError as exc:
+        return _fail(str(exc))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..model.augment import corpus_features
+    from ..model.classifier import save_params
+    from ..model.corpus import default_data_dir, load_data, read_label_map
+    from ..model.evaluation import SUBSET4, evaluate
+    from ..model.fitting import Config, fit_all
+
+    sources = [Path(d) for d in args.data] if args.data else [default_data_dir()]
+    for src in sources:
+        if not src.exists():
+            hint = " (give --data DIR)" if not args.data else ""
+            return _fail(f"{src}: no such EmoDB folder or CSV manifest{hint}")
+    only_emodb = all(src.is_dir() for src in sources) and args.label_map is None
+    if args.eval is None and args.out is None and not only_emodb:
+        return _fail(
+            "give --out PATH for the weights of a model trained on your own data "
+            "(without --out only EmoDB alone refits the shipped weights)"
         )
-        return 2
 
     def log(msg):
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    if args.features == "encoder":
+        from ..model.encoder_train import run_from_args
+
+        return run_from_args(args, sources, log)
     cnn_cfg = None
     if not args.no_cnn:
         from ..model.cnn_train import require_torch
@@ -145,20 +235,43 @@ def run(args: argparse.Namespace) -> int:
         try:
             require_torch()
         except ImportError as exc:
-            print(f"error: {exc} (or give --no-cnn)", file=sys.stderr)
-            return 2
+            return _fail(f"{exc} (or give --no-cnn)")
         cnn_cfg = CnnConfig(epochs=args.cnn_epochs, bag=args.cnn_bag)
-    cfg = Config(use_mlp=not args.no_mlp, cnn=cnn_cfg)
-    corpus = load_emodb(data, limit=args.limit)
-    log(f"loaded {len(corpus.audio)} clips from {data}")
+    label_map = read_label_map(args.label_map) if args.label_map is not None else None
+    corpus = load_data(sources, label_map=label_map, limit=args.limit)
+    cfg = Config(
+        use_mlp=not args.no_mlp,
+        cnn=cnn_cfg,
+        dim_heads=_use_heads(args.dimensions, corpus.classes),
+    )
+    log(
+        f"loaded {len(corpus.audio)} clips, {len(np.unique(corpus.speakers))} speakers, "
+        f"{len(np.unique(corpus.corpora))} corpora, classes {', '.join(corpus.classes)} "
+        f"from {', '.join(map(str, sources))}"
+    )
     X, src, is_aug, mels = corpus_features(corpus, args.n_aug, args.seed, log=log)
-    if args.loso:
-        sets = {"7": [LABELS], "4": [SUBSET4], "both": [LABELS, SUBSET4]}[args.classes]
+    if args.eval:
+        sets = []
+        if args.classes in ("all", "7", "both"):
+            sets.append(corpus.classes)
+        if args.classes in ("4", "both"):
+            if set(SUBSET4) <= set(corpus.classes) and set(SUBSET4) != set(corpus.classes):
+                sets.append(SUBSET4)
+            elif args.classes == "4":
+                return _fail(
+                    f"--classes 4 needs the labels {', '.join(SUBSET4)}; the data has "
+                    f"{', '.join(corpus.classes)}"
+                )
+        by = {"loso": "speaker", "loco": "corpus"}[args.eval]
         for classes in sets:
-            log(f"LOSO, {len(classes)} classes")
-            for res in loso(corpus, X, src, is_aug, mels, cfg, args.seed, classes, log=log):
+            log(f"{args.eval.upper()}, {len(classes)} classes")
+            for res in evaluate(
+                corpus, X, src, is_aug, mels, cfg, args.seed, classes, by=by, log=log
+            ):
                 print(json.dumps(res), flush=True)
-        return 0
+        if args.out is None:
+            return 0
+        log("fitting the model on all the data for --out")
     y = corpus.labels[src]
     copy = np.arange(len(src)) // len(corpus.audio)
     params = fit_all(
@@ -168,15 +281,15 @@ def run(args: argparse.Namespace) -> int:
         corpus.speakers[src],
         copy,
         is_aug,
-        len(LABELS),
+        len(corpus.classes),
         cfg,
         args.seed,
-        LABELS,
+        corpus.classes,
         log=log,
     )
     out = Path(args.out) if args.out is not None else WEIGHTS_PATH
     save_params(out, params)
-    log(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
+    log(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB; labels {', '.join(corpus.classes)})")
     return 0
 
 
@@ -201,5 +314,5 @@ def main(argv=None) -> int:
     return run(parser.parse_args(argv))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

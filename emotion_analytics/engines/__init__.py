@@ -4,6 +4,8 @@
 ``engine=``                         what runs
 ==================================  ======================================================
 ``"local"`` (default)               the embedded model: offline, numpy only
+``"local:<weights.npz>"``           the embedded model with weights of your own
+                                    (``emotion-analytics train --out``)
 ``"transformers:<model id|path>"``  an audio-classification checkpoint (``transformers``
                                     extra), window by window
 ``"encoder"``                       a Whisper encoder (CTranslate2, ``encoder`` extra) with the
@@ -32,7 +34,8 @@ __all__ = ["Engine", "WindowEngine", "UnknownEngineError", "get_engine", "ENGINE
 
 #: The engine choices, as said in error messages and ``--help``.
 ENGINE_HELP = (
-    "'local' (the embedded model, default), 'transformers:<model id or path>', 'encoder' "
+    "'local' (the embedded model, default), 'local:<weights.npz>', "
+    "'transformers:<model id or path>', 'encoder' "
     "(a Whisper encoder; 'encoder:HEADS.npz' or 'encoder:<model folder or name>'), an "
     "EmotionClient, or any object with an analyze(audio, sample_rate) method"
 )
@@ -83,6 +86,16 @@ def _engine_by_name(spec: str) -> Any:
         from .local import LocalEngine
 
         return LocalEngine()
+    if spec.startswith("local:"):
+        from .local import LocalEngine
+
+        path = spec.split(":", 1)[1].strip()
+        if not path:
+            raise UnknownEngineError(
+                "'local:' needs a weights file written by `emotion-analytics train --out "
+                "PATH`, e.g. 'local:mine.npz'"
+            )
+        return LocalEngine(path)
     if spec.startswith("transformers:"):
         model = spec.split(":", 1)[1].strip()
         if not model:

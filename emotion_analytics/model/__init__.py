@@ -65,9 +65,8 @@ TO_DEEPAFFECTS: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> EmotionModel:
-    """Load the embedded emotion model (cached; no network).
+    """Load the embedded emotion model (cached per file and modification time; no network).
 
     Parameters
     ----------
@@ -87,7 +86,18 @@ def load_model(path: str | None = None) -> EmotionModel:
     >>> len(m.labels)
     7
     """
-    return EmotionModel(load_params(WEIGHTS_PATH if path is None else path))
+    import os
+
+    path = os.path.abspath(WEIGHTS_PATH if path is None else path)
+    return _load_model(path, os.stat(path).st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load_model(path: str, mtime_ns: int) -> EmotionModel:
+    return EmotionModel(load_params(path))
+
+
+load_model.cache_clear = _load_model.cache_clear  # type: ignore[attr-defined]
 
 
 def to_deepaffects(label: str) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "CLIP_Z",
     "Config",
     "finish_params",
+    "fit_dimension_heads",
     "fit_all",
     "fit_model",
     "speaker_normalise",
@@ -56,6 +57,11 @@ class Config:
     #: weight of the CNN member's log-probabilities in the final geometric mean (fixed, not
     #: tuned: equal weight for the two views of a window)
     cnn_mix: float = 0.5
+    #: trained arousal / valence heads in the weights (False: the dimensions are derived from
+    #: the class probabilities, :mod:`.dimensions`)
+    dim_heads: bool = False
+    #: inverse regularisation strength of the dimension heads (fixed, not tuned)
+    dim_c: float = 0.1
 
 
 def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,13 +221,14 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     ((5, 3), True)
     """
     spk = np.unique(groups)
+    n_folds = min(cfg.inner_folds, len(spk))  # fewer speakers than folds: one fold each
     order = np.random.default_rng(seed).permutation(len(spk))
-    fold_of = {s: i % cfg.inner_folds for i, s in enumerate(spk[order])}
+    fold_of = {s: i % n_folds for i, s in enumerate(spk[order])}
     fold = np.array([fold_of[g] for g in groups])
     n = len(y)
     oof_lr = {c: np.zeros((n, n_classes)) for c in cfg.linear}
     oof_mlp = {a: np.zeros((n, n_classes)) for a in cfg.mlp_alpha} if cfg.use_mlp else {}
-    for k in range(cfg.inner_folds):
+    for k in range(n_folds):
         tr, te = fold != k, (fold == k) & ~is_aug
         mean, scale = standardiser(X[tr])
         Ztr, Zte = _z(X[tr], mean, scale), _z(X[te], mean, scale)
@@ -276,6 +283,58 @@ def fit_model(X, y, groups, is_aug, n_classes, cfg: Config, seed: int, log=None)
     params["temperature"] = np.float64(best_t)
     params["tuning"] = tuning
     return params
+
+
+def fit_dimension_heads(X, y, classes, mean, scale, c: float = 0.1) -> dict:
+    """Binary logistic-regression heads for arousal and valence on the standardised features.
+
+    A head is fitted for each dimension on which the labels hold both ends
+    (:func:`.dimensions.binary_targets`): clips of labels at the middle or unknown to
+    :data:`.dimensions.LABEL_DIMENSIONS` are left out of that head.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (n, d) features.
+    y : numpy.ndarray
+        Class index per row, into ``classes``.
+    classes : sequence of str
+    mean, scale : numpy.ndarray
+        The model's standardisation (:func:`standardiser`).
+    c : float
+        Inverse regularisation strength.
+
+    Returns
+    -------
+    dict
+        ``dim_<name>_w`` (d,) and ``dim_<name>_b`` () per fitted head.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1, 2], 10)
+    >>> X = rng.standard_normal((30, 4)) + (y == 0)[:, None]
+    >>> h = fit_dimension_heads(X, y, ("anger", "sadness", "xyz"), *standardiser(X))
+    >>> sorted(h), h["dim_arousal_w"].shape  # no positive label: no valence head
+    (['dim_arousal_b', 'dim_arousal_w'], (4,))
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from .dimensions import DIMENSIONS, binary_targets
+
+    y = np.asarray(y)
+    out = {}
+    for d in DIMENSIONS:
+        t = binary_targets(classes, d)[y]
+        keep = t >= 0
+        if len(np.unique(t[keep])) < 2:
+            continue
+        m = LogisticRegression(C=c, max_iter=1000, tol=1e-4)
+        m.fit(_z(X[keep], mean, scale), t[keep])
+        out[f"dim_{d}_w"] = m.coef_[0].astype(np.float64)
+        out[f"dim_{d}_b"] = np.float64(m.intercept_[0])
+    return out
 
 
 def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -418,6 +477,11 @@ def fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> di
     keys = np.char.add(np.char.add(spk.astype(str), ":"), copy.astype(str))
     Xn = speaker_normalise(X, keys)
     spk_params = fit_model(Xn, y, spk, is_aug, k, replace(cfg, use_mlp=False), seed, log=log)
+    if cfg.dim_heads:
+        params = {
+            **params,
+            **fit_dimension_heads(X, y, labels, params["mean"], params["scale"], cfg.dim_c),
+        }
     cnn_params = None
     if cfg.cnn is not None:
         from .cnn_train import fit_cnn
