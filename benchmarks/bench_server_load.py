@@ -100,7 +100,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess("--jobs-db", str(Path(tmp) / "jobs.sqlite3"), "--workers",
+        server = ServerProcess("--allow-loopback-webhooks", "--jobs-db",
+                               str(Path(tmp) / "jobs.sqlite3"), "--workers",
                                str(args.workers), "--log-level", "warning").start()
         try:
             print(f"server on {server.url}, workers={args.workers}, "

@@ -495,7 +495,11 @@ class WebhookReceiver:
     host, port
         Where to listen (port 0 picks a free one).
     secret
-        When given, posts without a valid ``X-Emotion-Signature`` are refused with 401.
+        When given, posts without a valid ``X-Emotion-Signature`` are refused with 401: a wrong
+        signature, or one signed more than ``tolerance`` seconds away from now (stale). A post
+        whose signature was already accepted (a replay) is refused with 409.
+    tolerance
+        Seconds a signature stays valid (`emotion_analytics.protocol.SIGNATURE_TOLERANCE`).
 
     Attributes
     ----------
@@ -511,8 +515,11 @@ class WebhookReceiver:
     []
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, secret: str | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, secret: str | None = None,
+                 tolerance: float = protocol.SIGNATURE_TOLERANCE):
         self.secret = secret
+        self.tolerance = tolerance
+        self._seen: dict[str, float] = {}  # accepted signatures -> their time (replays)
         self.results: dict[str, Any] = {}
         self.received: list[dict] = []  # every accepted payload, duplicates included
         self._cond = threading.Condition()
@@ -550,8 +557,12 @@ class WebhookReceiver:
         if self.secret is not None:
             header = next((v for k, v in headers.items() if k.lower() ==
                            protocol.SIGNATURE_HEADER.lower()), None)
-            if not protocol.verify(body, self.secret, header):
+            if not protocol.verify(body, self.secret, header, tolerance=self.tolerance):
                 return 401
+            signature = header.strip()
+            with self._cond:
+                if signature in self._seen:
+                    return 409  # this very post was accepted before: a replay
         try:
             payload = json.loads(body)
             request_id = str(payload["request_id"])
@@ -560,6 +571,13 @@ class WebhookReceiver:
         status = self.accept(payload)
         if 200 <= status < 300:
             with self._cond:
+                if self.secret is not None:
+                    if signature in self._seen:
+                        return 409
+                    now = time.time()
+                    self._seen = {k: t for k, t in self._seen.items()
+                                  if now - t <= 2 * self.tolerance}
+                    self._seen[signature] = protocol.signed_at(signature) or now
                 self.results[request_id] = payload.get("response")
                 self.received.append(payload)
                 self._cond.notify_all()

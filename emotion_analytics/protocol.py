@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,8 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "sign",
     "verify",
+    "signed_at",
+    "SIGNATURE_TOLERANCE",
     "webhook_payload",
     "DEEPAFFECTS_LABELS",
 ]
@@ -171,8 +174,11 @@ def read_fault(payload: Any) -> tuple[str | None, str | None]:
 
 # -- webhooks -----------------------------------------------------------------------------------
 
-#: Header carrying ``sha256=<hex>``, the HMAC-SHA256 of the raw body with the server's secret.
+#: Header carrying ``t=<unix seconds>,sha256=<hex>``: the HMAC-SHA256, with the server's secret,
+#: of ``"<t>."`` followed by the raw body, so the time of signing is signed too.
 SIGNATURE_HEADER = "X-Emotion-Signature"
+#: Seconds a signature stays valid either side of its timestamp (`verify`'s default).
+SIGNATURE_TOLERANCE = 300.0
 #: Header repeating the job's ``request_id``.
 REQUEST_ID_HEADER = "X-Emotion-Request-Id"
 
@@ -186,24 +192,54 @@ def webhook_payload(request_id: str, response: Any) -> dict[str, Any]:
     return {"request_id": request_id, "response": response}
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The signature header value for ``body``: ``"sha256=" + hex HMAC-SHA256``.
+def sign(body: bytes, secret: str, *, timestamp: float | None = None) -> str:
+    """The signature header value for ``body``: ``"t=<unix seconds>,sha256=<hex>"``.
 
-    >>> sign(b"{}", "k")
-    'sha256=...'
+    The HMAC-SHA256 covers ``f"{t}."`` and then the body, so a captured post cannot be
+    re-sent later with a fresh time (see `verify`).
+
+    >>> sign(b"{}", "k", timestamp=1700000000)
+    't=1700000000,sha256=...'
     """
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    t = int(time.time() if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode("utf-8"), f"{t}.".encode("ascii") + body, hashlib.sha256)
+    return f"t={t},sha256={mac.hexdigest()}"
 
 
-def verify(body: bytes, secret: str, header: str | None) -> bool:
-    """Whether ``header`` is the right signature of ``body`` (constant-time comparison).
+def signed_at(header: str | None) -> int | None:
+    """The timestamp of a signature header (``None`` when it has none).
 
-    >>> verify(b'{"request_id": "r2"}', "k", sign(b'{"request_id": "r1"}', "k"))
+    >>> signed_at("t=1700000000,sha256=ab"), signed_at("sha256=ab")
+    (1700000000, None)
+    """
+    fields = dict(part.strip().partition("=")[::2] for part in (header or "").split(","))
+    t = fields.get("t", "")
+    return int(t) if t.isdigit() else None
+
+
+def verify(body: bytes, secret: str, header: str | None, *,
+           tolerance: float = SIGNATURE_TOLERANCE, now: float | None = None) -> bool:
+    """Whether ``header`` is a right and fresh signature of ``body`` (constant-time comparison).
+
+    A signature more than ``tolerance`` seconds from ``now`` is refused (stale), as is one
+    without a timestamp. A receiver that also remembers the signatures it accepted (as
+    `emotion_analytics.client.WebhookReceiver` does) refuses replays within the tolerance.
+
+    >>> header = sign(b'{"request_id": "r1"}', "k")
+    >>> verify(b'{"request_id": "r1"}', "k", header), verify(b'{"request_id": "r2"}', "k", header)
+    (True, False)
+    >>> verify(b"{}", "k", sign(b"{}", "k", timestamp=1_000_000_000))  # from 2001: stale
     False
     >>> verify(b"{}", "k", None)
     False
     """
-    return bool(header) and hmac.compare_digest(sign(body, secret), header.strip())
+    t = signed_at(header)
+    if t is None:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - t) > tolerance:
+        return False
+    return hmac.compare_digest(sign(body, secret, timestamp=t), header.strip().replace(" ", ""))
 
 
 # -- the hosted vocabulary ----------------------------------------------------------------------

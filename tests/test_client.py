@@ -20,7 +20,7 @@ from emotion_analytics.server.config import ServerConfig
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("client") / "jobs.sqlite3"
-    with LiveServer(ServerConfig(jobs_db=db, api_keys=("client-key",),
+    with LiveServer(ServerConfig(jobs_db=db, allow_loopback_webhooks=True, api_keys=("client-key",),
                                  webhook_retry_delay=0.05)) as srv:
         yield srv
 

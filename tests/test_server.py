@@ -38,8 +38,8 @@ def b64(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("server") / "jobs.sqlite3"
-    cfg = ServerConfig(jobs_db=db, webhook_secret=SECRET, webhook_retry_delay=0.05,
-                       max_body_bytes=MAX_BODY, max_sync_seconds=60)
+    cfg = ServerConfig(jobs_db=db, allow_loopback_webhooks=True, webhook_secret=SECRET,
+                       webhook_retry_delay=0.05, max_body_bytes=MAX_BODY, max_sync_seconds=60)
     with LiveServer(cfg) as srv:
         yield srv
 
@@ -47,7 +47,8 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory):
     db = tmp_path_factory.mktemp("keyed") / "jobs.sqlite3"
-    with LiveServer(ServerConfig(jobs_db=db, api_keys=("key-one", "key-two"),
+    with LiveServer(ServerConfig(jobs_db=db, allow_loopback_webhooks=True,
+                                 api_keys=("key-one", "key-two"),
                                  webhook_retry_delay=0.05)) as srv:
         yield srv
 
@@ -416,7 +417,8 @@ class _Dimensional:
 @pytest.fixture(scope="module")
 def dimensional(tmp_path_factory):
     db = tmp_path_factory.mktemp("dimensional") / "jobs.sqlite3"
-    with LiveServer(ServerConfig(jobs_db=db), engine=_Dimensional()) as srv:
+    cfg = ServerConfig(jobs_db=db, allow_loopback_webhooks=True)
+    with LiveServer(cfg, engine=_Dimensional()) as srv:
         yield srv
 
 

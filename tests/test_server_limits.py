@@ -424,3 +424,92 @@ def test_finished_jobs_are_deleted_after_keep_results_and_space_reclaimed(tmp_pa
             pages, size, free = (con.execute(f"PRAGMA {p}").fetchone()[0]
                                  for p in ("page_count", "page_size", "freelist_count"))
         assert pages * size < len(upload) / 4 and free < 16, (pages, size, free)
+
+
+# -- 7. signed times, replays, IPv6 forms of private addresses, loopback webhooks on request ------
+
+SECRET = "limits-secret"
+
+
+def test_webhook_signature_carries_a_time_and_the_receiver_refuses_stale_and_replayed(tmp_path):
+    from emotion_analytics.client import WebhookReceiver
+    from emotion_analytics.protocol import SIGNATURE_HEADER, sign, signed_at, verify
+
+    cfg = ServerConfig(jobs_db=tmp_path / "jobs.sqlite3", allow_loopback_webhooks=True,
+                       webhook_secret=SECRET, webhook_retry_delay=0.05)
+    posts = []
+
+    class Recorder(WebhookReceiver):
+        def _handle(self, body, headers):
+            status = super()._handle(body, headers)
+            posts.append((body, dict(headers), status))
+            return status
+
+    with Recorder(secret=SECRET) as hook, LiveServer(cfg) as srv:
+        r = requests.post(srv.url + V2_ASYNC, json={"content": b64(audio_bytes(1.0))},
+                          params={"webhook": hook.url, "request_id": "signed"}, timeout=30)
+        assert r.status_code == 202
+        hook.wait("signed", timeout=60)
+        body, headers, status = posts[0]
+        header = headers[SIGNATURE_HEADER]
+        assert status == 200 and abs(signed_at(header) - time.time()) < 600
+        assert verify(body, SECRET, header)
+        # the captured post sent again: refused as a replay
+        replay = requests.post(hook.url, data=body, timeout=30,
+                               headers={SIGNATURE_HEADER: header,
+                                        "Content-Type": "application/json"})
+        assert replay.status_code == 409
+        # re-signed with an old time: stale
+        old = sign(body, SECRET, timestamp=time.time() - 3600)
+        stale = requests.post(hook.url, data=body, timeout=30, headers={SIGNATURE_HEADER: old})
+        assert stale.status_code == 401
+        # the old form without a time is refused
+        bare = "sha256=" + old.split("sha256=")[1]
+        assert requests.post(hook.url, data=body, timeout=30,
+                             headers={SIGNATURE_HEADER: bare}).status_code == 401
+        assert len(hook.received) == 1
+
+
+@pytest.mark.parametrize("address", [
+    "2002:a9fe:a9fe::",           # 6to4 of 169.254.169.254
+    "2002:0a00:0001::1",          # 6to4 of 10.0.0.1
+    "2002:7f00:0001::",           # 6to4 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",         # NAT64 of 169.254.169.254
+    "64:ff9b::10.1.2.3",          # NAT64 of 10.1.2.3
+    "64:ff9b:1::c0a8:1",          # local-use NAT64 of 192.168.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    "::ffff:169.254.169.254",     # IPv4-mapped
+    "::169.254.169.254",          # IPv4-compatible
+    "::ffff:127.0.0.1",
+])
+def test_ssrf_filter_sees_ipv4_inside_ipv6(address):
+    from emotion_analytics.server.fetch import URLPolicy
+
+    assert not URLPolicy().allows(address)
+    assert not URLPolicy(allow_loopback=True).allows(address) or "127.0.0.1" in address \
+        or "7f00" in address
+
+
+def test_public_ipv4_inside_ipv6_is_allowed():
+    from emotion_analytics.server.fetch import URLPolicy
+
+    for address in ("2002:5db8:d822::1", "64:ff9b::93.184.216.34", "::ffff:93.184.216.34"):
+        assert URLPolicy().allows(address), address
+
+
+def test_loopback_webhooks_need_the_flag(tmp_path):
+    from emotion_analytics.client import WebhookReceiver
+
+    clip = b64(audio_bytes(1.0))
+    with WebhookReceiver() as hook:
+        with LiveServer(ServerConfig(jobs_db=tmp_path / "a.sqlite3")) as srv:
+            r = requests.post(srv.url + V2_ASYNC, json={"content": clip},
+                              params={"webhook": hook.url}, timeout=30)
+            fault = assert_fault(r, 400, "emotion_analytics.BadWebhook")
+            assert "127.0.0.1" in fault["faultstring"]
+        cfg = ServerConfig(jobs_db=tmp_path / "b.sqlite3", allow_loopback_webhooks=True)
+        with LiveServer(cfg) as srv:
+            r = requests.post(srv.url + V2_ASYNC, json={"content": clip},
+                              params={"webhook": hook.url, "request_id": "local"}, timeout=30)
+            assert r.status_code == 202
+            hook.wait("local", timeout=60)

@@ -33,8 +33,8 @@ def _wait_all(hook: WebhookReceiver, ids, timeout: float = 120.0) -> None:
 def test_sigkill_mid_jobs_then_restart_delivers_all(tmp_path):
     db = tmp_path / "jobs.sqlite3"
     log = tmp_path / "server.log"
-    args = ("--jobs-db", str(db), "--workers", "1", "--webhook-secret", SECRET,
-            "--webhook-retry-delay", "0.1")
+    args = ("--jobs-db", str(db), "--allow-loopback-webhooks", "--workers", "1",
+            "--webhook-secret", SECRET, "--webhook-retry-delay", "0.1")
     # distinct clips, so an answer delivered under the wrong id would not match
     clips = {f"job-{i:02d}": audio_bytes(20.0 + i, seed=i) for i in range(8)}
     with WebhookReceiver(secret=SECRET) as hook:
@@ -71,7 +71,8 @@ def test_sigkill_mid_jobs_then_restart_delivers_all(tmp_path):
 @pytest.mark.slow
 def test_sigterm_requeues_and_restart_finishes(tmp_path):
     db = tmp_path / "jobs.sqlite3"
-    args = ("--jobs-db", str(db), "--workers", "1", "--shutdown-grace", "0.5")
+    args = ("--jobs-db", str(db), "--allow-loopback-webhooks", "--workers", "1",
+            "--shutdown-grace", "0.5")
     clips = {f"term-{i}": audio_bytes(30.0, seed=20 + i) for i in range(4)}
     with WebhookReceiver() as hook:
         first = ServerProcess(*args).start()

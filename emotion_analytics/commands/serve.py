@@ -71,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "7 days)")
     a("--allow-private-urls", action="store_true",
       help="let url and webhook targets be private, loopback or link-local addresses")
+    a("--allow-loopback-webhooks", action="store_true",
+      help="let webhooks point at this machine's loopback addresses (127.0.0.1, ::1), e.g. a "
+           "receiver beside the server; off by default: behind a reverse proxy it would let "
+           "remote clients post to local services")
     a("--webhook-retries", type=int, default=d.webhook_retries,
       help="retries of a failed webhook delivery (default %(default)s)")
     a("--webhook-retry-delay", type=float, default=d.webhook_retry_delay,
@@ -102,6 +106,7 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
         max_result_bytes=int(args.max_result_mb * _MB),
         max_fetch_bytes=int(args.max_fetch_mb * _MB), fetch_timeout=args.fetch_timeout,
         allow_private_urls=args.allow_private_urls, workers=args.workers,
+        allow_loopback_webhooks=args.allow_loopback_webhooks,
         webhook_retries=args.webhook_retries, webhook_retry_delay=args.webhook_retry_delay,
         webhook_timeout=args.webhook_timeout, shutdown_grace=args.shutdown_grace,
         webhooks_per_host=args.webhooks_per_host, max_queued=args.max_queued,

@@ -47,6 +47,7 @@ __all__ = [
     "fetch",
     "deadline",
     "Deadline",
+    "embedded_ipv4",
 ]
 
 _MAX_REDIRECTS = 5
@@ -78,12 +79,45 @@ class URLPolicy:
         if self.allow_private:
             return True
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            embedded = embedded_ipv4(ip)
+            if ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            elif embedded:  # 6to4, NAT64, Teredo, IPv4-compatible: judged by what they carry
+                return all(self.allows(str(v4)) for v4 in embedded)
         if ip.is_loopback:
             return self.allow_loopback
         return not (ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
                     or ip.is_unspecified or not ip.is_global)
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped (``::ffff:a.b.c.d``),
+    IPv4-compatible (``::a.b.c.d``), 6to4 (``2002::/16``), Teredo (``2001::/32``, server and
+    client) and NAT64 (``64:ff9b::/96``, ``64:ff9b:1::/48``).
+
+    >>> [str(a) for a in embedded_ipv4(ipaddress.IPv6Address("2002:a9fe:a9fe::"))]
+    ['169.254.169.254']
+    >>> [str(a) for a in embedded_ipv4(ipaddress.IPv6Address("64:ff9b::10.0.0.1"))]
+    ['10.0.0.1']
+    """
+    out = []
+    if ip.ipv4_mapped is not None:
+        out.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        out.append(ip.sixtofour)
+    if ip.teredo is not None:
+        out.extend(ip.teredo)
+    last32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in net for net in _NAT64):
+        out.append(last32)
+    elif ip in _V4_COMPATIBLE and int(ip) > 1:  # not :: nor ::1
+        out.append(last32)
+    return out
 
 
 def check_url(url: str, policy: URLPolicy, *, what: str = "url") -> None:

@@ -104,7 +104,7 @@ class ServerState:
         self.engine_labels = [str(x) for x in getattr(engine, "labels", ()) or ()]
         self.url_policy = URLPolicy(allow_private=config.allow_private_urls)
         self.webhook_policy = URLPolicy(allow_private=config.allow_private_urls,
-                                        allow_loopback=config.loopback_only)
+                                        allow_loopback=config.allow_loopback_webhooks)
         self._keys = [k.encode("utf-8") for k in config.api_keys]
         self._sync_slots = threading.BoundedSemaphore(config.workers)
         self.store: JobStore | None = None
