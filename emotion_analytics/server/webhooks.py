@@ -9,12 +9,12 @@ deliveries. Delivery is *at least once*: a server killed between the receiver's 
 recording it posts that answer again after the restart (receivers dedupe on ``request_id``).
 
 Each post carries ``X-Emotion-Request-Id`` and, when the server has a secret,
-``X-Emotion-Signature: sha256=<hex HMAC-SHA256 of the raw body>``. The payload, the headers and
-the signature are part of the wire contract (`emotion_analytics.protocol`), whose `sign` and
-`verify` this module re-exports.
+``X-Emotion-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA256 of "<t>." and the raw body>``
+(signed again at each attempt). The payload, the headers and the signature are part of the wire
+contract (`emotion_analytics.protocol`), whose `sign` and `verify` this module re-exports.
 
 >>> sig = sign(b'{"request_id": "r1"}', "s3cret")
->>> sig.startswith("sha256="), verify(b'{"request_id": "r1"}', "s3cret", sig)
+>>> sig.startswith("t="), verify(b'{"request_id": "r1"}', "s3cret", sig)
 (True, True)
 >>> verify(b'{"request_id": "r2"}', "s3cret", sig)
 False
