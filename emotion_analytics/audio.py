@@ -14,8 +14,10 @@ m4a/AAC, mp4, webm/Matroska, ADTS AAC,   PyAV (``av``, FFmpeg's codecs inside a 
 AMR                                      ``pip install 'emotion_analytics[media]'``)
 =======================================  ==============================================
 
-A source is a path (``str`` or `pathlib.Path`), an ``http(s)://`` URL (downloaded), raw
-bytes, a binary file object, or a tuple ``(array, sample_rate)``. Long recordings are never
+A source is a path (``str`` or `pathlib.Path`), a URL (``s3://``, ``gs://``, ``az://``,
+``http(s)://``, ``file://``: read as a ranged stream through fsspec, see
+`emotion_analytics.storage`), raw bytes, a binary file object, or a tuple
+``(array, sample_rate)``. Long recordings are never
 held in memory whole: `stream` yields fixed-size blocks that are decoded and resampled as
 they are read, which is what `emotion_analytics.recognise` uses.
 
@@ -45,6 +47,7 @@ from typing import IO, Any, Union
 
 import numpy as np
 
+from . import storage as _storage
 from .errors import AudioTooLongError, BadAudioError, require
 
 __all__ = [
@@ -73,7 +76,6 @@ _AV_FORMATS = frozenset({"mp4", "webm", "matroska", "aac", "amr"})
 _CHANNEL_MODES = ("mono", "speakers")
 _SNIFF_BYTES = 64
 _DEFAULT_BLOCK_SECONDS = 30.0
-_DOWNLOAD_TIMEOUT = 60.0
 
 # DeepAffects ``encoding`` names for the request body (see AudioInfo.encoding)
 _ENCODINGS = {
@@ -247,8 +249,12 @@ class _Opened:
                 "a bare numpy array has no sample rate: pass (array, sample_rate), or "
                 "recognise(array, sample_rate=...)"
             )
-        if isinstance(source, str) and source.lower().startswith(("http://", "https://")):
-            source = _download(source)
+        if isinstance(source, str) and _storage.protocol(source) is not None:
+            if _storage.is_url(source):  # s3://, gs://, az://, http(s)://: a ranged stream
+                source = _storage.open_url(source)
+                self._owns = True
+            else:  # file://
+                source = _storage.local_path(source)
         if isinstance(source, (str, os.PathLike)):
             self.file = self._open_path(Path(source))
             self._owns = True
@@ -308,20 +314,6 @@ def _seekable(fobj: Any, name: str) -> IO[bytes]:
     if isinstance(data, str):
         raise BadAudioError(f"{name}: the file object is open in text mode; open it with 'rb'")
     return io.BytesIO(data)
-
-
-def _download(url: str) -> bytes:
-    import requests
-
-    try:
-        answer = requests.get(url, timeout=_DOWNLOAD_TIMEOUT)
-    except requests.RequestException as exc:
-        raise BadAudioError(f"{url}: cannot download the audio ({exc})") from None
-    if answer.status_code != 200:
-        raise BadAudioError(f"{url}: cannot download the audio: HTTP {answer.status_code}")
-    if not answer.content:
-        raise BadAudioError(f"{url}: no audio: the download is empty")
-    return answer.content
 
 
 def _check_array(source: tuple, name: str) -> tuple[np.ndarray, int]:

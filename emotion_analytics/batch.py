@@ -5,6 +5,12 @@ Dask cluster, and keeps going when some fail. `recognise` is the package's entry
 recording or many: a list goes through `analyze_files`, one recording through
 `emotion_analytics.recognition.recognise`. This module imports `recognition`, never the other
 way round. The ``analyze`` command that prints and draws is `emotion_analytics.commands.analyze`.
+
+Sources may be local paths or URLs (`emotion_analytics.storage`). Local paths are made absolute
+before they are sent to workers (the ``file`` column keeps them as given); a worker that cannot
+read one says which worker and what to do. With ``output="DIR/"`` the workers write each
+recording's rows as a Parquet part and the client only appends to the folder's manifest
+(`emotion_analytics.results`), which also lets a run resume.
 """
 
 from __future__ import annotations
@@ -47,10 +53,20 @@ class BatchResult:
         One segment table over every file that worked.
     failures : dict of str to str
         File -> what went wrong, for every file that failed.
+    output : str or None
+        With ``analyze_files(..., output=DIR)``: the folder the parts went to; ``table`` is
+        then ``None`` (read it with `emotion_analytics.read_results`).
+    done, skipped : list of str
+        With ``output=``: the files this run analysed, and those it skipped because the folder
+        already held their results.
     """
 
     table: Any
     failures: dict[str, str] = field(default_factory=dict)
+    #: With ``output=``: the folder, the files analysed by this run, those skipped as done.
+    output: str | None = None
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -58,18 +74,68 @@ class BatchResult:
         return not self.failures
 
 
-def _analyze_one(source: Any, engine: Any, settings: dict, options: dict, turns: Any = None):
-    """Worker: ``(name, table or None, error message or None)``; never raises."""
+def _analyze_one(source: Any, engine: Any, settings: dict, options: dict, turns: Any = None,
+                 name: str | None = None, sink: str | None = None):
+    """Worker: ``(name, table or None, error message or None)``; never raises.
+
+    ``name`` is the ``file`` value (the path as the user gave it; ``source`` may be its absolute
+    form). With ``sink`` (an output folder) the table is written there as a part and a small
+    dict ``{"rows", "part"}`` comes back in its place.
+    """
     from .audio import source_name
     from .errors import EmotionAnalyticsError
 
-    name = source_name(source)
+    name = name or source_name(source)
     try:
-        return name, _recognise_one(source, engine=engine, turns=turns, **settings, **options), None
+        unreadable = _unreadable_here(source)
+        if unreadable:
+            return name, None, unreadable
+        extra = {} if name == source_name(source) else {"file": name}
+        table = _recognise_one(source, engine=engine, turns=turns, **settings, **extra,
+                               **options)
     except EmotionAnalyticsError as exc:
         return name, None, str(exc)
     except Exception as exc:  # a bug or an engine's own failure: report it, keep the others
         return name, None, f"unexpected {type(exc).__name__}: {exc}"
+    if sink is None:
+        return name, table, None
+    from .results import part_name, write_part
+
+    part = None
+    if len(table):
+        part = part_name(os.fspath(source))
+        try:
+            write_part(table, sink, part)
+        except OSError as exc:
+            return name, None, (f"{_where()}cannot write the results to {sink} ({exc}); give -o "
+                                "a folder every worker can write (shared storage)")
+    return name, {"rows": len(table), "part": part}, None
+
+
+def _where() -> str:
+    """``"worker ADDRESS (host): "`` inside a Dask worker, else ``""``."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return ""
+    import socket
+
+    return f"worker {worker.address} ({socket.gethostname()}): "
+
+
+def _unreadable_here(source: Any) -> str | None:
+    """Why a worker cannot read a local absolute path, or None (it can, or it is no path)."""
+    if not isinstance(source, str) or not os.path.isabs(source) or os.path.isdir(source):
+        return None
+    where = _where()
+    if not where or os.access(source, os.R_OK):
+        return None  # a local run reports a missing file as the decoder does
+    why = "no such file" if not os.path.exists(source) else "no permission to read it"
+    return (f"{where}cannot read {source}: {why} on that machine; put the audio on storage "
+            "every worker mounts at the same path, or pass URLs the workers can reach "
+            "(s3://, gs://, az://, https://; pip install 'emotion_analytics[cloud]')")
 
 
 @functools.wraps(_recognise_one)
@@ -108,15 +174,20 @@ def analyze_files(
     progress: bool = False,
     turns: Any = None,
     adapt: Any = "auto",
+    output: str | os.PathLike | None = None,
+    force: bool = False,
     **options: Any,
 ) -> BatchResult:
     """Run an engine over many recordings; keep going when some fail.
 
     Parameters
     ----------
-    sources : iterable of paths (or other `recognise` sources)
-        The recordings. With ``jobs > 1`` or a ``scheduler`` they must be paths the workers
-        can read (a shared file system for a remote cluster), or bytes.
+    sources : iterable of paths or URLs (or other `recognise` sources)
+        The recordings: local paths, URLs (``s3://``, ``gs://``, ``az://``, ``http(s)://``,
+        ``file://``; see `emotion_analytics.storage`), or bytes. Local paths are sent to
+        workers as absolute paths, so a cluster's workers need the same storage mounted at the
+        same place (or use URLs); a worker that cannot read one fails that file with a message
+        naming the worker. The ``file`` column keeps each path as given.
     engine : str or engine object
         As in `emotion_analytics.recognise`. An engine object is sent to the workers
         (the built-in engines send how to rebuild themselves, not their weights).
@@ -135,13 +206,23 @@ def analyze_files(
         as ``"tcp://10.0.0.5:8786"``); needs the ``dask`` extra. Overrides ``jobs``.
     progress : bool
         Show a progress bar over files.
+    output : path, optional
+        Write the results into this folder instead of returning them: each worker writes its
+        file's rows as one Parquet part, and this process appends a line per finished file to
+        the folder's ``_manifest`` (`emotion_analytics.results`); read it back with
+        `emotion_analytics.read_results`. Files the folder already holds (same path, same size
+        and mtime or ETag) are skipped, so running again after an interruption finishes the
+        job. Needs paths or URLs as sources.
+    force : bool
+        With ``output``: analyse every file again, even those already done.
     **options
         Passed on to the engine.
 
     Returns
     -------
     BatchResult
-        ``table`` (all files, in the order given) and ``failures`` (file -> message).
+        ``table`` (all files, in the order given; ``None`` with ``output``) and ``failures``
+        (file -> message); with ``output``, also ``done`` and ``skipped``.
 
     Examples
     --------
@@ -156,13 +237,67 @@ def analyze_files(
     settings = dict(channels=channels, window=window, hop=hop, merge=merge,
                     speech_only=speech_only, adapt=adapt)
     per_source = _split_turns(sources, turns)
-    if scheduler is not None:
-        results = _run_dask(sources, engine, settings, options, scheduler, progress, per_source)
-    elif jobs > 1 and len(sources) > 1:
-        results = _run_processes(sources, engine, settings, options, jobs, progress, per_source)
-    else:
-        results = _run_here(sources, engine, settings, options, progress, per_source)
+    from .audio import source_name
+    from .storage import for_workers
+
+    names = [source_name(s) for s in sources]
+    sent = [for_workers(s) for s in sources]
+    if output is not None:
+        return _run_to_folder(sent, names, per_source, engine, settings, options, jobs,
+                              scheduler, progress, output, force)
+    tasks = list(zip(sent, names, per_source, strict=True))
+    results: list[Any] = [None] * len(tasks)
+    for i, outcome in _run(tasks, engine, settings, options, jobs, scheduler, progress, None):
+        results[i] = outcome
     return _collect(results, engine)
+
+
+def _run(tasks, engine, settings, options, jobs, scheduler, progress, sink):
+    """``(index, (name, table or part info, error))`` for each task, as they finish."""
+    if scheduler is not None:
+        return _run_dask(tasks, engine, settings, options, scheduler, progress, sink)
+    if jobs > 1 and len(tasks) > 1:
+        return _run_processes(tasks, engine, settings, options, jobs, progress, sink)
+    return _run_here(tasks, engine, settings, options, progress, sink)
+
+
+def _run_to_folder(sent, names, per_source, engine, settings, options, jobs, scheduler,
+                   progress, output, force) -> BatchResult:
+    """Workers write parts into ``output``; here, only the manifest grows (see `results`)."""
+    from .errors import UsageError
+    from .results import Manifest
+    from .storage import identity, is_url
+
+    if is_url(os.fspath(output)):
+        raise UsageError(f"output={output!r}: results are written to a folder of a file system "
+                         "the workers share (a local path or a mounted bucket), not to a URL")
+    bad = [n for s, n in zip(sent, names, strict=True) if not isinstance(s, str)]
+    if bad:
+        raise UsageError(f"output= needs paths or URLs as sources, got {bad[0]!r}; pass files, "
+                         "or leave output out to get the table back")
+    folder = os.path.abspath(os.fspath(output))
+    manifest = Manifest(folder)
+    previous = {} if force else manifest.entries()
+    result = BatchResult(None, output=folder)
+    tasks, ids = [], []
+    for source, name, mine in zip(sent, names, per_source, strict=True):
+        ident = identity(source)
+        last = previous.get(source)
+        if last and last.get("status") == "done" and last.get("identity") == ident:
+            result.skipped.append(name)
+            continue
+        tasks.append((source, name, mine))
+        ids.append(ident)
+    for i, (name, info, error) in _run(tasks, engine, settings, options, jobs, scheduler,
+                                       progress, folder):
+        entry = {"source": tasks[i][0], "file": name, "identity": ids[i]}
+        if error is None:
+            manifest.append({**entry, "status": "done", **info})
+            result.done.append(name)
+        else:
+            manifest.append({**entry, "status": "failed", "error": error})
+            result.failures[name] = error
+    return result
 
 
 def _split_turns(sources: list, turns: Any) -> list:
@@ -211,19 +346,17 @@ def _bar(total: int, enabled: bool):
     return tqdm(total=total, unit="file", disable=not enabled, file=sys.stderr)
 
 
-def _run_here(sources, engine, settings, options, progress, turns):
+def _run_here(tasks, engine, settings, options, progress, sink):
     from .engines import get_engine
 
     engine = get_engine(engine)  # build once, fail early on a bad engine
-    out = []
-    with _bar(len(sources), progress) as bar:
-        for source, mine in zip(sources, turns, strict=True):
-            out.append(_analyze_one(source, engine, settings, options, mine))
+    with _bar(len(tasks), progress) as bar:
+        for i, (source, name, mine) in enumerate(tasks):
+            yield i, _analyze_one(source, engine, settings, options, mine, name, sink)
             bar.update(1)
-    return out
 
 
-def _run_processes(sources, engine, settings, options, jobs, progress, turns):
+def _run_processes(tasks, engine, settings, options, jobs, progress, sink):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -231,51 +364,48 @@ def _run_processes(sources, engine, settings, options, jobs, progress, turns):
 
     get_engine(engine)  # fail early on a bad engine name, before starting workers
     context = multiprocessing.get_context("spawn")  # safe with threads, notebooks and torch
-    results: list[Any] = [None] * len(sources)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=context) as pool, \
-            _bar(len(sources), progress) as bar:
-        futures = {pool.submit(_analyze_one, s, engine, settings, options, turns[i]): i
-                   for i, s in enumerate(sources)}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool, \
+            _bar(len(tasks), progress) as bar:
+        futures = {pool.submit(_analyze_one, source, engine, settings, options, mine, name,
+                               sink): i
+                   for i, (source, name, mine) in enumerate(tasks)}
         for future in as_completed(futures):
             i = futures[future]
             try:
-                results[i] = future.result()
+                outcome = future.result()
             except Exception as exc:  # the worker process died
-                results[i] = (_name(sources[i]), None, f"worker failed: {exc!r}")
+                outcome = (tasks[i][1], None, f"worker failed: {exc!r}")
             bar.update(1)
-    return results
+            yield i, outcome
 
 
-def _run_dask(sources, engine, settings, options, scheduler, progress, turns):
+def _run_dask(tasks, engine, settings, options, scheduler, progress, sink):
     from .errors import require
 
     distributed = require("distributed", "dask")
     own = isinstance(scheduler, str)
     client = distributed.Client(scheduler) if own else scheduler
     try:
-        n = len(sources)
+        n = len(tasks)
+        if not n:
+            return
+        sources, names, turns = (list(column) for column in zip(*tasks, strict=True))
         futures = client.map(_analyze_one, sources, [engine] * n, [settings] * n,
-                             [options] * n, turns, pure=False)
+                             [options] * n, turns, names, [sink] * n, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        results: list[Any] = [None] * len(sources)
-        with _bar(len(sources), progress) as bar:
+        with _bar(n, progress) as bar:
             for future in distributed.as_completed(futures):
                 i = index[future.key]
                 try:
-                    results[i] = future.result()
+                    outcome = future.result()
                 except Exception as exc:  # e.g. KilledWorker
-                    results[i] = (_name(sources[i]), None, f"task failed on the cluster: {exc!r}")
+                    outcome = (names[i], None, f"task failed on the cluster: {exc!r}")
+                future.release()  # the client keeps no result it has handed on
                 bar.update(1)
-        return results
+                yield i, outcome
     finally:
         if own:
             client.close()
-
-
-def _name(source: Any) -> str:
-    from .audio import source_name
-
-    return source_name(source)
 
 
 def _collect(results, engine) -> BatchResult:
@@ -302,11 +432,21 @@ def _collect(results, engine) -> BatchResult:
 def expand_files(patterns: Sequence[str]) -> list[str]:
     """Paths from command-line arguments: folders give their audio files, globs expand.
 
-    >>> expand_files(["no/such/file.wav"])
-    ['no/such/file.wav']
+    URLs work the same way (``s3://bucket/calls/*.wav``, ``gs://bucket/calls/``; see
+    `emotion_analytics.storage.expand_url`); ``file://`` URLs become local paths.
+
+    >>> expand_files(["no/such/file.wav", "file:///srv/a.wav"])
+    ['no/such/file.wav', '/srv/a.wav']
     """
+    from .storage import expand_url, is_url, local_path
+
     out: list[str] = []
     for pattern in patterns:
+        pattern = os.fspath(pattern)
+        if is_url(pattern):
+            out += expand_url(pattern, AUDIO_SUFFIXES)
+            continue
+        pattern = local_path(pattern)
         if os.path.isdir(pattern):
             out += sorted(str(p) for p in Path(pattern).iterdir()
                           if p.is_file() and p.name.lower().endswith(AUDIO_SUFFIXES))

@@ -1,0 +1,229 @@
+"""Results written where they land: one Parquet part per recording and a ``_manifest``.
+
+``analyze_files(paths, output="out/")`` (``emotion-analytics analyze ... -o out/``) does not
+gather the table on the client. Each worker writes its recording's rows as one Parquet part
+into the output folder, and the client appends one line per finished recording to the folder's
+``_manifest``, so the client's memory does not grow with the number of files::
+
+    out/
+      part-3f2a9c0d11e4b7a2.parquet   one per recording with speech (name: a hash of its source)
+      part-...
+      _manifest                       JSON lines: source, file, status (done / failed), size and
+                                      mtime or ETag, part, rows, error, time
+
+A part is written under a temporary name and renamed into place (atomic on one file system),
+and its manifest line is appended only after that, so a run killed at any moment (the client or
+a worker, SIGKILL included) leaves only whole parts and loses at most the recordings in flight.
+A part's name depends only on its source, so a recording analysed again replaces its part
+instead of adding a second one.
+
+Running the same command again skips every recording whose last manifest line says ``done``
+for the same source with the same size and mtime (local files) or size and ETag (URLs);
+``force=True`` (``--force``) analyses everything again. Later lines win over earlier ones.
+
+`read_results` reads the folder back: the parts its manifest names as done, as one pandas
+table, or as a Dask DataFrame with one partition per recording (``dask=True``); ``df.emotion``
+works on both. `read_manifest` gives the manifest as a table (done and failed recordings).
+
+>>> import tempfile
+>>> from emotion_analytics.batch import analyze_files
+>>> out = tempfile.mkdtemp() + "/results/"
+>>> first = analyze_files(["data/conversation.wav", "data/missing.wav"], output=out)
+>>> first.done, list(first.failures)
+(['data/conversation.wav'], ['data/missing.wav'])
+>>> again = analyze_files(["data/conversation.wav"], output=out)
+>>> again.done, again.skipped
+([], ['data/conversation.wav'])
+>>> df = read_results(out)
+>>> df["file"].unique().tolist(), round(float(df.emotion.durations().sum(axis=1).iloc[0]))
+(['data/conversation.wav'], 41)
+>>> read_manifest(out)[["file", "status"]].to_string(index=False)
+'                 file status\\ndata/conversation.wav   done\\n     data/missing.wav failed'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import BadResponseError, require
+
+__all__ = ["MANIFEST", "Manifest", "read_results", "read_manifest", "is_output_folder",
+           "part_name", "write_part"]
+
+#: The manifest's file name inside an output folder.
+MANIFEST = "_manifest"
+
+
+def is_output_folder(path: Any) -> bool:
+    """True when ``-o`` names a folder of parts: it ends with ``/`` or is an existing folder.
+
+    >>> is_output_folder("out/"), is_output_folder("out.parquet/"), is_output_folder("t.csv")
+    (True, True, False)
+    """
+    text = os.fspath(path)
+    return text.endswith(("/", os.sep)) or os.path.isdir(text)
+
+
+def part_name(key: str) -> str:
+    """The part file of a recording: a hash of its source (absolute path or URL).
+
+    >>> part_name("/calls/a.wav")
+    'part-....parquet'
+    """
+    return f"part-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}.parquet"
+
+
+def write_part(table: pd.DataFrame, folder: str | os.PathLike, part: str) -> str:
+    """Write one recording's rows as ``folder/part``: a temporary name, then an atomic rename."""
+    require("pyarrow", "parquet")
+    final = Path(folder) / part
+    temporary = final.with_name(f".{part}.{uuid.uuid4().hex}.tmp")
+    try:
+        table.to_parquet(temporary, index=False)
+        os.replace(temporary, final)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return str(final)
+
+
+class Manifest:
+    """The ``_manifest`` of an output folder: JSON lines, appended, the last line per source wins.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder (created when missing).
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.path = self.folder / MANIFEST
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadResponseError(f"cannot create the output folder ({exc.strerror}); give a "
+                                   "folder this machine can write", source=str(folder)) from None
+
+    def entries(self) -> dict[str, dict]:
+        """Source -> its last manifest line (a line torn by a killed writer is skipped)."""
+        out: dict[str, dict] = {}
+        if not self.path.exists():
+            return out
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict) and "source" in entry:
+                    out[entry["source"]] = entry
+        return out
+
+    def append(self, entry: dict) -> None:
+        """Add one line, flushed to disk before returning."""
+        entry = {**entry, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with open(self.path, "ab") as f:
+            if f.tell() and not self._ends_with_newline():
+                line = "\n" + line  # after a torn line, start a new one
+            f.write(line.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+
+
+def read_manifest(folder: str | os.PathLike) -> pd.DataFrame:
+    """Every recording of an output folder, with its last status: one row per source.
+
+    Columns: ``source`` (absolute path or URL), ``file`` (as given), ``status`` (``done`` or
+    ``failed``), ``rows``, ``part``, ``error``, ``size``, ``mtime_ns``, ``etag``, ``time``.
+    """
+    manifest = _existing(folder)
+    rows = [{**{k: v for k, v in e.items() if k != "identity"}, **(e.get("identity") or {})}
+            for e in manifest.entries().values()]
+    columns = ["source", "file", "status", "rows", "part", "error", "size", "mtime_ns", "etag",
+               "time"]
+    table = pd.DataFrame(rows)
+    for col in columns:
+        if col not in table.columns:
+            table[col] = None
+    return table[columns + [c for c in table.columns if c not in columns]]
+
+
+def read_results(folder: str | os.PathLike, *, dask: bool = False):
+    """Read an output folder written by ``analyze ... -o DIR/``: the segment table.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder.
+    dask : bool
+        Return a Dask DataFrame with one partition per recording (nothing is read until it is
+        computed) instead of a pandas table. Needs the ``dask`` extra.
+
+    Returns
+    -------
+    pandas.DataFrame or dask.dataframe.DataFrame
+        The rows of every recording the manifest lists as done, ordered by ``file``; ``df.emotion``
+        works on both (on Dask, with ``partitioned_by_file=True`` since each partition is one
+        recording).
+
+    Raises
+    ------
+    BadResponseError
+        The folder has no ``_manifest``, or a part it lists is missing.
+
+    Examples
+    --------
+    See `emotion_analytics.results`.
+    """
+    from .schema import PROB_PREFIX, empty_frame, normalise
+
+    manifest = _existing(folder)
+    done = sorted((e for e in manifest.entries().values()
+                   if e.get("status") == "done" and e.get("part")),
+                  key=lambda e: (str(e.get("file")), e["source"]))
+    parts = [str(manifest.folder / e["part"]) for e in done]
+    missing = [p for p in parts if not os.path.exists(p)]
+    if missing:
+        raise BadResponseError(f"{len(missing)} part(s) the manifest lists are missing (first: "
+                               f"{missing[0]}); run the same command again with --force",
+                               source=str(folder))
+    require("pyarrow", "parquet")
+    if dask:
+        dd = require("dask.dataframe", "dask")
+        from . import dask_accessor
+
+        dask_accessor.register()
+        if not parts:
+            return dd.from_pandas(empty_frame(), npartitions=1)
+        return dd.read_parquet(parts)
+    if not parts:
+        return empty_frame()
+    tables = [pd.read_parquet(p) for p in parts]
+    if len(tables) == 1:
+        return tables[0]
+    table = normalise(pd.concat(tables, ignore_index=True))
+    probs = list(dict.fromkeys(c for t in tables for c in t.columns if c.startswith(PROB_PREFIX)))
+    return table[[c for c in table.columns if c not in probs] + probs]
+
+
+def _existing(folder: str | os.PathLike) -> Manifest:
+    if not (Path(folder) / MANIFEST).exists():
+        raise BadResponseError(f"no {MANIFEST} here: not an output folder of "
+                               "`analyze ... -o DIR/` (or nothing has finished yet)",
+                               source=str(folder))
+    return Manifest(folder)
