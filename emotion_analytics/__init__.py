@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "recognise": "emotion_analytics.batch",
     "analyze_files": "emotion_analytics.batch",
+    "read_results": "emotion_analytics.results",
     "EmotionClient": "emotion_analytics.client",
     "get_engine": "emotion_analytics.engines",
     "read_responses": "emotion_analytics.io",
