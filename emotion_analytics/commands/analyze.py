@@ -1,10 +1,13 @@
 """The ``emotion-analytics analyze`` sub-command: its options, printing and exit code.
 
 ``emotion-analytics analyze FILES... -o table.csv --plot timeline.png`` runs an engine on
-every file (in parallel with ``--jobs``, or as tasks on a Dask cluster with ``--scheduler``),
-writes one table (CSV or Parquet by extension), draws a timeline, and prints a short summary
-per file and speaker. A file that fails is reported at the end; the other files' results are
-kept and written, and the exit code is 1.
+every file (in parallel with ``--jobs``, or as tasks on a Dask cluster with ``--scheduler``,
+``DASK_SCHEDULER_ADDRESS`` or Dask's configuration), writes one table (CSV or Parquet by
+extension), draws a timeline, and prints a short summary per file and speaker. FILES may be
+URLs (``s3://bucket/calls/*.wav``). ``-o DIR/`` writes one Parquet part per file from the
+workers and a ``_manifest`` instead (`emotion_analytics.results`); running the same command
+again then skips the files already done (``--force`` redoes them). A file that fails is
+reported at the end; the other files' results are kept and written, and the exit code is 1.
 
 The work is `emotion_analytics.batch.analyze_files`; this module only parses, prints and
 draws. Its imports are light, so ``--help`` is instant.
@@ -19,6 +22,7 @@ draws. Its imports are light, so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -34,7 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="audio files, folders (their audio files) or glob patterns")
     parser.add_argument("-o", "--output", metavar="TABLE",
-                        help="write the table here: .csv or .parquet")
+                        help="write the table here: .csv or .parquet; or a folder (ending in "
+                             "'/', e.g. out/ or out.parquet/): one Parquet part per file "
+                             "written by the workers and a _manifest; running again skips "
+                             "the files already there")
+    parser.add_argument("--force", action="store_true",
+                        help="with -o DIR/: analyse again the files the folder already holds")
     parser.add_argument("--plot", metavar="PNG", help="draw the emotion timeline into this image")
     parser.add_argument("--engine", default="local",
                         help="'local' (embedded model, default) or "
@@ -68,7 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="files analysed in parallel (processes; default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="run files as tasks on this Dask scheduler (needs the dask extra)")
+                        help="run files as tasks on this Dask scheduler (needs the dask extra); "
+                             "default: DASK_SCHEDULER_ADDRESS or Dask's configuration "
+                             "(scheduler-address), if set; 'local' runs here")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bar and no summary")
 
@@ -83,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
     show = not args.quiet and sys.stderr.isatty()
+    scheduler = default_scheduler(args.scheduler, quiet=args.quiet)
+    from ..results import is_output_folder
+
+    folder = args.output if args.output and is_output_folder(args.output) else None
     turns = args.turns or None  # RTTM paths: analyze_files reads them
     adapt = {"auto": "auto", "on": True, "off": False}[getattr(args, "adapt", "auto")]
     with warnings.catch_warnings(record=True) as caught:
@@ -90,11 +105,13 @@ def run(args: argparse.Namespace) -> int:
         result = analyze_files(
             files, engine=args.engine, channels=args.channels, window=args.window, hop=args.hop,
             merge=args.merge, speech_only=not args.keep_non_speech, jobs=args.jobs,
-            scheduler=args.scheduler, progress=show, labels=args.labels, turns=turns,
-            adapt=adapt,
+            scheduler=scheduler, progress=show, labels=args.labels, turns=turns,
+            adapt=adapt, output=folder, force=getattr(args, "force", False),
         )
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
+    if folder:
+        return _report_folder(result, args, len(files))
     table = result.table
     for path in (args.output, args.plot):  # create out/ and the like, as users expect
         if path:
@@ -115,6 +132,58 @@ def run(args: argparse.Namespace) -> int:
         print(f"failed: {name}: {message}", file=sys.stderr)
     if result.failures:
         print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def default_scheduler(given: str | None, *, quiet: bool = True) -> str | None:
+    """The Dask scheduler to run on: ``--scheduler``, else ``DASK_SCHEDULER_ADDRESS`` or Dask's
+    configuration (``scheduler-address``); ``None`` (and ``--scheduler local``): run here.
+
+    >>> default_scheduler("tcp://10.0.0.5:8786"), default_scheduler("local")
+    ('tcp://10.0.0.5:8786', None)
+    """
+    if given:
+        return None if given == "local" else given
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    origin = "DASK_SCHEDULER_ADDRESS"
+    if not address:
+        import importlib.util
+
+        if importlib.util.find_spec("dask") is None:
+            return None
+        import dask.config
+
+        address, origin = dask.config.get("scheduler-address", None), "Dask's configuration"
+    if address and not quiet:
+        print(f"running on the Dask scheduler {address} (from {origin}; --scheduler local "
+              "runs here)", file=sys.stderr)
+    return address or None
+
+
+def _report_folder(result, args: argparse.Namespace, n_files: int) -> int:
+    """Print what a run into an output folder did; the table is read only for --plot/--truth."""
+    table = None
+    if args.plot or args.truth:
+        from ..results import read_results
+
+        table = read_results(result.output)
+    if args.plot:
+        _plot(table, args.plot)
+    if not args.quiet:
+        print(f"{len(result.done)} file(s) analysed, {len(result.skipped)} already in "
+              f"{args.output} (skipped; --force analyses them again), "
+              f"{len(result.failures)} failed")
+        print(f"results: {result.output} (parts and _manifest; read with "
+              "emotion_analytics.read_results)")
+        if args.plot:
+            print(f"timeline: {args.plot}")
+    if args.truth:
+        _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
+    for name, message in result.failures.items():
+        print(f"failed: {name}: {message}", file=sys.stderr)
+    if result.failures:
+        print(f"{len(result.failures)} of {n_files} file(s) failed", file=sys.stderr)
         return 1
     return 0
 
