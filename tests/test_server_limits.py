@@ -513,3 +513,38 @@ def test_loopback_webhooks_need_the_flag(tmp_path):
                               params={"webhook": hook.url, "request_id": "local"}, timeout=30)
             assert r.status_code == 202
             hook.wait("local", timeout=60)
+
+
+# -- 8. analyze checks its options before any work -----------------------------------------------
+
+@pytest.mark.parametrize("options,message", [
+    (["-o", "{tmp}/out.xlsx"], "unknown table extension"),
+    (["-o", "/proc/nope/x.csv"], "cannot make its folder"),
+    (["--plot", "{tmp}/timeline.docx"], "unknown image extension"),
+    (["--window", "0"], "--window must be more than 0"),
+    (["--window", "nan"], "--window must be more than 0"),
+    (["--hop", "0.0001"], "--hop 0.0001 is too small"),
+])
+def test_analyze_refuses_bad_options_before_any_work(tmp_path, capsys, options, message):
+    from emotion_analytics.cli import main
+
+    for i in range(3):
+        (tmp_path / f"a{i}.wav").write_bytes(audio_bytes(2.0, seed=i))
+    options = [o.format(tmp=tmp_path) for o in options]
+    rc = main(["analyze", str(tmp_path), "-q", *options])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert message in err and err.count(message) == 1, err
+    assert "Traceback" not in err and "failed:" not in err
+
+
+def test_analyze_reports_broken_symlinks_as_skipped(tmp_path, capsys):
+    from emotion_analytics.cli import main
+
+    (tmp_path / "good.wav").write_bytes(audio_bytes(3.0, seed=1))
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "deleted.wav")
+    rc = main(["analyze", str(tmp_path), "-q", "-o", str(tmp_path / "out" / "t.csv")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert f"skipped: {tmp_path / 'gone.wav'}: a broken symbolic link" in err
+    assert (tmp_path / "out" / "t.csv").exists()

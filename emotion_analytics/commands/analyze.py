@@ -22,6 +22,7 @@ draws. Its imports are light, so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -88,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``emotion-analytics analyze``; 0 if every file worked, 1 if any failed."""
     from ..batch import analyze_files, expand_files
 
+    check_options(args)  # before any work: a bad -o or --hop is not found after the analysis
+    for path, why in broken_entries(args.files):
+        print(f"skipped: {path}: {why}", file=sys.stderr)
     files = expand_files(args.files)
     if not files:
         raise EmotionAnalyticsError(f"no audio files found in {args.files}")
-    if args.jobs < 1:
-        raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
     show = not args.quiet and sys.stderr.isatty()
     scheduler = default_scheduler(args.scheduler, quiet=args.quiet)
     from ..results import is_output_folder
@@ -113,9 +115,6 @@ def run(args: argparse.Namespace) -> int:
     if folder:
         return _report_folder(result, args, len(files))
     table = result.table
-    for path in (args.output, args.plot):  # create out/ and the like, as users expect
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
     if args.output:
         _write(table, args.output)
     if args.plot:
@@ -134,6 +133,102 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
         return 1
     return 0
+
+
+#: Windows start at most this often: ``--hop`` below it would make one window per few samples.
+MIN_HOP_SECONDS = 0.05
+#: The longest window (``--window``) in seconds.
+MAX_WINDOW_SECONDS = 600.0
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse options that cannot work, before any file is read.
+
+    Checks ``--window``, ``--hop`` (at most 1 / `MIN_HOP_SECONDS` windows per second of
+    audio), ``--jobs``, and that ``-o`` and ``--plot`` have a known extension and a folder that
+    exists (or can be made) and is writable; the folders are made here.
+
+    >>> ns = argparse.Namespace(window=3.0, hop=0.0001, jobs=1, output=None, plot=None)
+    >>> check_options(ns)
+    Traceback (most recent call last):
+    ...
+    emotion_analytics.errors.EmotionAnalyticsError: --hop 0.0001 is too small: ...
+    """
+    window, hop = args.window, args.hop
+    if not (math.isfinite(window) and 0 < window <= MAX_WINDOW_SECONDS):
+        raise EmotionAnalyticsError(
+            f"--window must be more than 0 and at most {MAX_WINDOW_SECONDS:g} seconds, got "
+            f"{window:g}; the default is 3")
+    if hop is not None and not (math.isfinite(hop) and hop >= MIN_HOP_SECONDS):
+        raise EmotionAnalyticsError(
+            f"--hop {hop:g} is too small: windows may start at most every "
+            f"{MIN_HOP_SECONDS:g} s ({1 / MIN_HOP_SECONDS:g} windows per second of audio); "
+            "leave it out for windows end to end, or use e.g. --hop 1")
+    if args.jobs < 1:
+        raise EmotionAnalyticsError(f"--jobs must be at least 1, got {args.jobs}")
+    from ..results import is_output_folder
+
+    if args.output and is_output_folder(args.output):
+        _check_output_folder(args.output)
+    elif args.output:
+        from ..io.tables import _table_kind
+
+        try:
+            _table_kind(Path(args.output))
+        except EmotionAnalyticsError as exc:
+            raise EmotionAnalyticsError(f"-o {args.output}: {exc}") from None
+        _check_writable(args.output, "-o")
+    if args.plot:
+        from matplotlib.figure import Figure
+
+        kinds = Figure().canvas.get_supported_filetypes()
+        suffix = Path(args.plot).suffix.lower().lstrip(".")
+        if suffix not in kinds:
+            raise EmotionAnalyticsError(
+                f"--plot {args.plot}: unknown image extension {suffix or '(none)'!r}; use one of "
+                f"{', '.join(sorted(kinds))} (e.g. .png)")
+        _check_writable(args.plot, "--plot")
+
+
+def _check_output_folder(path: str) -> None:
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmotionAnalyticsError(f"-o {path}: cannot make the folder ({exc.strerror or exc}); "
+                                    "choose a writable place") from None
+    if not os.access(path, os.W_OK):
+        raise EmotionAnalyticsError(f"-o {path}: the folder is not writable; choose another")
+
+
+def _check_writable(path: str, option: str) -> None:
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmotionAnalyticsError(
+            f"{option} {path}: cannot make its folder {str(folder)!r} ({exc.strerror or exc}); "
+            "choose a writable place") from None
+    if Path(path).is_dir() or not os.access(folder, os.W_OK):
+        raise EmotionAnalyticsError(
+            f"{option} {path}: " + ("is a folder" if Path(path).is_dir() else
+                                    f"the folder {str(folder)!r} is not writable")
+            + "; choose a writable file name")
+
+
+def broken_entries(patterns: Sequence[str]) -> list[tuple[str, str]]:
+    """Entries of the given folders that cannot be read: broken symbolic links.
+
+    >>> broken_entries([])
+    []
+    """
+    out = []
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            for entry in sorted(Path(pattern).iterdir()):
+                if entry.is_symlink() and not entry.exists():
+                    out.append((str(entry), f"a broken symbolic link (to "
+                                            f"{os.readlink(entry)!r}, which does not exist)"))
+    return out
 
 
 def default_scheduler(given: str | None, *, quiet: bool = True) -> str | None:
