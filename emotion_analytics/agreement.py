@@ -149,7 +149,7 @@ def agreement(
          seconds  emotion_agreement
     all      6.0              0.833
     """
-    from .analysis import _match_recordings
+    from .analysis.speakers import _match_recordings
     from .labels import resolve_mapping
 
     _check(truth, "(truth)")

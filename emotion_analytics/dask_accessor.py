@@ -130,7 +130,7 @@ class DaskEmotionAccessor:
             analysis.dimensions(self._ddf._meta, by=by, overlap=overlap)  # its error
 
         def part(p):
-            return analysis._dimension_time(p, by=by, overlap=overlap)
+            return analysis.aggregates._dimension_time(p, by=by, overlap=overlap)
 
         time = self._summed(
             part, by_file=overlap == "split", partitioned_by_file=partitioned_by_file

@@ -474,7 +474,7 @@ def _turns_for(turns: Any, name: str) -> pd.DataFrame:
         files = turns["file"].astype(object).where(turns["file"].notna(), None)
         names = pd.unique(files.dropna().astype(str))
         if len(names) > 1:
-            from .analysis import _match_recordings
+            from .analysis.speakers import _match_recordings
 
             hit = _match_recordings(pd.Index([name]), files.astype(str).to_numpy(dtype=object))
             if not (hit >= 0).any():
