@@ -1,15 +1,20 @@
-"""A no-code Jupyter app: drop audio files, pick an engine, get the table, timeline and summary.
+"""A no-code Jupyter app: add or record audio, pick an engine, listen along the emotions.
 
-The app (`EmotionApp`, or `app()`) is built from ipywidgets 8 (the ``widgets`` extra) and also runs
-as a stand-alone page under Voila. All of its work is done by plain functions that can be called
-and tested without a browser or a kernel:
+The app (`EmotionApp`, or `app()`, in `emotion_analytics.widget_app`) is built from ipywidgets 8
+and two small anywidget components (`emotion_analytics.widget_parts`: audio sent to the kernel in
+chunks, so a 2-hour WAV needs no server setting, and the player with the clickable timeline and
+table); all need the ``widgets`` extra. It also runs as a stand-alone page under Voila. All of its
+work is done by plain functions that can be called and tested without a browser or a kernel:
 
 - `make_engine` turns the engine choice and the base URL/API key fields into an engine;
-- `analyse_uploads` runs the files through it, collecting one readable error per failed file;
-- `summary`, `table_html`, `timeline_png`, `results_csv`, `download_link` and `errors_html`
-  turn the result into what the app shows.
+- `read_turns` reads uploaded RTTM files, `analyse_uploads` runs the files through the engine
+  (with their speaker turns, progress in seconds and a cancel flag), collecting one readable
+  error per failed file;
+- `rename_speakers` renames speakers (``ch0`` -> ``agent``);
+- `summary`, `timeline_png`, `timeline_map`, `dimensions_png`, `player_segments`, `exports`,
+  `download_link`, `export_links` and `errors_html` turn the result into what the app shows.
 
-The widget only wires these together. ipywidgets is imported when an app is built, not before.
+The widgets only wire these together; ipywidgets is imported when an app is built, not before.
 
 Examples
 --------
@@ -24,35 +29,45 @@ emotion_analytics.errors.AppInputError: The hosted service needs an API key: ...
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import re
-import traceback
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import AppInputError, EmotionAnalyticsError, require
+from .errors import AppInputError, EmotionAnalyticsError
 
 __all__ = [
     "ENGINES",
     "HOSTED_URL",
     "AppInputError",
     "FileFailure",
-    "EmotionApp",
-    "app",
+    "Progress",
+    "AnalysisCancelled",
+    "EmotionApp",  # noqa: F822  (loaded on first use, see __getattr__)
+    "app",  # noqa: F822
     "make_engine",
+    "unique_labels",
+    "read_turns",
     "analyse_uploads",
+    "rename_speakers",
     "summary",
     "table_html",
     "timeline_png",
+    "timeline_map",
+    "dimensions_png",
+    "player_segments",
     "results_csv",
+    "exports",
     "download_link",
+    "export_links",
+    "data_link",
+    "Export",
+    "TimelineMap",
     "errors_html",
+    "friendly_message",
 ]
 
 #: Engine choices of the app: key -> label shown in the drop-down.
@@ -67,21 +82,8 @@ HOSTED_URL = "https://proxy.api.deepaffects.com"
 #: Default base URL for the ``"server"`` engine: ``emotion-analytics serve`` on this machine.
 LOCAL_SERVER_URL = "http://127.0.0.1:8000"
 
-#: Table styling for the app (JupyterLab styles DataFrames itself; Voila and others do not).
-_STYLE = """<style>
-.emotion-app table.emotion-table, .emotion-app table.emotion-summary {
-  border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
-.emotion-app .emotion-table th, .emotion-app .emotion-table td,
-.emotion-app .emotion-summary th, .emotion-app .emotion-summary td {
-  padding: 2px 10px; text-align: right; border-bottom: 1px solid #e0e0e0; }
-.emotion-app .emotion-table thead th, .emotion-app .emotion-summary thead th {
-  border-bottom: 2px solid #9e9e9e; }
-.emotion-app .emotion-table tbody tr:nth-child(odd) { background: #f5f5f5; }
-.emotion-app a.emotion-download { color: #1565c0; text-decoration: underline; }
-</style>"""
-
-#: ``progress(done, total, name)``: ``done`` files finished of ``total``; ``name`` is the next one.
-ProgressCallback = Callable[[int, int, str], None]
+#: ``progress(event)`` gets a `Progress` before each file, as it is analysed, and at the end.
+ProgressCallback = Callable[["Progress"], None]
 
 
 class FileFailure(NamedTuple):
@@ -89,6 +91,35 @@ class FileFailure(NamedTuple):
 
     file: str
     message: str
+
+
+class Progress(NamedTuple):
+    """Where a run is: file ``index`` (0-based) of ``n_files``, ``seconds`` of ``total`` analysed.
+
+    ``name`` is the file being analysed ("" once all are done); ``total`` is NaN when a file's
+    length is not known yet.
+    """
+
+    index: int
+    n_files: int
+    name: str
+    seconds: float = 0.0
+    total: float = float("nan")
+
+    @property
+    def fraction(self) -> float:
+        """The share of the run done, counting each file as one part (0 to 1)."""
+        inside = self.seconds / self.total if self.total and self.total == self.total else 0.0
+        return min(1.0, (self.index + min(max(inside, 0.0), 1.0)) / max(self.n_files, 1))
+
+
+class AnalysisCancelled(Exception):  # noqa: N818  (a request, not a failure)
+    """The run was cancelled; ``table`` and ``errors`` hold the files finished before."""
+
+    def __init__(self, table: pd.DataFrame, errors: list[FileFailure]):
+        super().__init__("cancelled")
+        self.table = table
+        self.errors = errors
 
 
 def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: str | None = None):
@@ -152,28 +183,99 @@ def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: 
     return EmotionClient(base_url=base_url, api_key=api_key)
 
 
-def _as_uploads(uploads: Any) -> list[tuple[str, bytes]]:
-    """(name, bytes) pairs from a FileUpload value, a mapping, pairs, or paths."""
+def unique_labels(names: Iterable[str]) -> list[str]:
+    """Names made unique the way the app shows them: ``a.wav``, ``a.wav (2)``, ...
+
+    Examples
+    --------
+    >>> unique_labels(["a.wav", "b.wav", "a.wav"])
+    ['a.wav', 'b.wav', 'a.wav (2)']
+    """
+    out: list[str] = []
+    for name in names:
+        label, k = name, 1
+        while label in out:
+            k += 1
+            label = f"{name} ({k})"
+        out.append(label)
+    return out
+
+
+def _as_uploads(uploads: Any) -> list[tuple[str, bytes | Path]]:
+    """(label, bytes or path) pairs from a FileUpload value, a mapping, pairs, paths or Uploads.
+
+    Labels are unique: a second file of the same name is ``name (2)``.
+    """
     if isinstance(uploads, Mapping):
         uploads = list(uploads.items())
-    out = []
+    out: list[tuple[str, bytes | Path]] = []
     for i, item in enumerate(uploads):
-        if isinstance(item, (str, Path)):
+        if hasattr(item, "label") and hasattr(item, "path"):  # widget_parts.Upload
+            out.append((str(item.label), Path(item.path)))
+        elif isinstance(item, (str, Path)):
             path = Path(item)
-            out.append((path.name, path.read_bytes()))
+            out.append((path.name, path))
         elif isinstance(item, Mapping) and "content" in item:
             out.append((str(item.get("name") or f"upload {i + 1}"), bytes(item["content"])))
         elif isinstance(item, tuple) and len(item) == 2:
             name, content = item
             if isinstance(content, Mapping):  # ipywidgets 7: {name: {"content": ...}}
                 content = content["content"]
-            out.append((str(name), bytes(content)))
+            out.append((str(name), content if isinstance(content, Path) else bytes(content)))
         else:
             raise AppInputError(
                 f"upload {i + 1}: expected a FileUpload entry (a dict with 'name' and 'content'), "
                 f"a (name, bytes) pair or a path, got {type(item).__name__}"
             )
-    return out
+    labels = unique_labels([name for name, _ in out])
+    return [(label, src) for label, (_, src) in zip(labels, out, strict=True)]
+
+
+def read_turns(uploads: Any) -> pd.DataFrame | None:
+    """Speaker turns from uploaded RTTM files (any form `analyse_uploads` takes), or None.
+
+    Raises
+    ------
+    AppInputError
+        A file that is not RTTM; the message names it and the line.
+
+    Examples
+    --------
+    >>> turns = read_turns([("call.rttm", b"SPEAKER call 1 0.0 2.5 <NA> <NA> agent <NA> <NA>")])
+    >>> turns[["file", "speaker", "start", "end"]].values.tolist()
+    [['call', 'agent', 0.0, 2.5]]
+    >>> read_turns([]) is None
+    True
+    """
+    from .io import read_rttm
+
+    tables = []
+    for label, src in _as_uploads(uploads):
+        data = src.read_bytes() if isinstance(src, Path) else src
+        text = data.decode("utf-8", errors="replace")
+        if not text.strip():
+            raise AppInputError(f"{label}: the RTTM file is empty: upload the speaker turns again.")
+        try:
+            tables.append(read_rttm(text if "\n" in text else text + "\n"))
+        except EmotionAnalyticsError as exc:
+            raise AppInputError(f"{label} is not a readable RTTM file: {exc}") from None
+    if not tables:
+        return None
+    return pd.concat(tables, ignore_index=True)
+
+
+def _turns_of(turns: pd.DataFrame | None, label: str, n_files: int) -> pd.DataFrame | None:
+    """The turns that belong to one upload: all of them for a single upload, else by name."""
+    if turns is None or not len(turns):
+        return None
+    if n_files == 1:
+        return turns.drop(columns=["file"], errors="ignore")
+    from .analysis import _match_recordings
+
+    name = re.sub(r" \(\d+\)$", "", label)
+    hit = _match_recordings(pd.Index([name]), turns["file"].astype(str).to_numpy(dtype=object))
+    rows = turns[hit >= 0]
+    return rows.drop(columns=["file"]) if len(rows) else None
 
 
 def analyse_uploads(
@@ -183,7 +285,9 @@ def analyse_uploads(
     base_url: str | None = None,
     api_key: str | None = None,
     channels: str = "mono",
+    turns: pd.DataFrame | None = None,
     progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
     **options: Any,
 ) -> tuple[pd.DataFrame, list[FileFailure]]:
     """Analyse uploaded audio files; one table for all that worked, one error per file that failed.
@@ -192,14 +296,21 @@ def analyse_uploads(
     ----------
     uploads : FileUpload value, mapping, or iterable
         What a `ipywidgets.FileUpload` holds (dicts with ``name`` and ``content``), a mapping
-        ``name -> bytes``, ``(name, bytes)`` pairs, or paths.
+        ``name -> bytes``, ``(name, bytes)`` pairs, paths, or the app's uploads. Two files of
+        the same name stay apart: the second is ``name (2)`` in the ``file`` column.
     engine, base_url, api_key : str
         The engine choice, see `make_engine`.
     channels : {"mono", "speakers"}
         ``"speakers"``: each channel of a stereo call is one speaker.
+    turns : DataFrame, optional
+        Speaker turns (`read_turns`): with one upload they are its turns; with several, each
+        file gets the turns whose ``file`` names it (a file without turns is analysed without).
     progress : callable, optional
-        Called as ``progress(done, total, name)`` before each file and once at the end
-        (``name`` is then ``""``).
+        Called with a `Progress` before each file, as seconds of it are analysed, and once at
+        the end (``name`` is then ``""``).
+    cancel : threading.Event, optional
+        Set it to stop: the run raises `AnalysisCancelled` within a block of audio (a minute
+        with the embedded model), holding the files finished before.
     **options
         Passed to `emotion_analytics.recognise` (e.g. ``window=3.0``).
 
@@ -214,6 +325,8 @@ def analyse_uploads(
     ------
     AppInputError
         The engine settings cannot work (nothing is analysed then).
+    AnalysisCancelled
+        ``cancel`` was set.
 
     Examples
     --------
@@ -225,345 +338,131 @@ def analyse_uploads(
     >>> errors[0].file
     'notes.txt'
     """
-    from . import schema
     from .recognition import recognise
 
     engine_obj = make_engine(engine, base_url=base_url, api_key=api_key)
     files = _as_uploads(uploads)
+    if turns is not None and channels != "mono":
+        raise AppInputError(
+            "Speaker turns (RTTM) and 'one speaker per channel' both say who speaks: untick the "
+            "stereo box to use the turns, or remove the RTTM file to use the channels."
+        )
     tables: list[pd.DataFrame] = []
     errors: list[FileFailure] = []
-    for i, (name, content) in enumerate(files):
+    n = len(files)
+
+    def stopped() -> AnalysisCancelled:
+        return AnalysisCancelled(_concat(tables), errors)
+
+    for i, (label, content) in enumerate(files):
+        if cancel is not None and cancel.is_set():
+            raise stopped()
         if progress is not None:
-            progress(i, len(files), name)
-        if not content:
-            errors.append(FileFailure(name, "the file is empty: upload it again."))
+            progress(Progress(i, n, label))
+        if isinstance(content, bytes) and not content:
+            errors.append(FileFailure(label, "the file is empty: upload it again."))
             continue
+
+        def on_seconds(done: float, total: float, i: int = i, label: str = label) -> None:
+            if cancel is not None and cancel.is_set():
+                raise stopped()
+            if progress is not None:
+                progress(Progress(i, n, label, float(done), float(total)))
+
         try:
-            table = recognise(content, engine=engine_obj, channels=channels, file=name, **options)
+            table = recognise(content, engine=engine_obj, channels=channels, file=label,
+                              turns=_turns_of(turns, label, n), progress=on_seconds, **options)
         except EmotionAnalyticsError as exc:
-            errors.append(FileFailure(name, _with_hint(str(exc), exc)))
+            errors.append(FileFailure(label, friendly_message(exc)))
+            continue
+        except OSError as exc:  # e.g. the uploaded copy was removed meanwhile
+            errors.append(FileFailure(label, f"could not be read ({exc.strerror or exc}): "
+                                             "add the file again."))
             continue
         tables.append(table)
     if progress is not None:
-        progress(len(files), len(files), "")
+        progress(Progress(n, n, ""))
+    return _concat(tables), errors
+
+
+def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    from . import schema
+
     if not tables:
-        return schema.empty_frame(), errors
-    return schema.normalise(pd.concat(tables, ignore_index=True)), errors
+        return schema.empty_frame()
+    return schema.normalise(pd.concat(tables, ignore_index=True))
 
 
-def _with_hint(message: str, exc: Exception) -> str:
-    """The error's own message, without the "<N bytes>: " a bytes source gets, plus a hint."""
+def friendly_message(exc: Exception) -> str:
+    """An error's message for people: no Python reprs, and what to do.
+
+    Examples
+    --------
+    >>> from emotion_analytics.errors import BadAudioError
+    >>> friendly_message(BadAudioError("<9 bytes>: not audio (it starts with b'Meeting ')"))
+    'not audio (it starts with "Meeting ")'
+    """
     from .errors import APIError
 
-    message = re.sub(r"^<\d+ bytes>: ", "", message)
+    message = re.sub(r"^<\d+ bytes>: ", "", str(exc))
+    message = re.sub(r"""\bb(['"])(.*?)\1""", lambda m: '"' + m.group(2) + '"', message)
+    unreachable = re.match(r"^no answer from (\S+?)(?: after \d+ tries)?:", message)
+    if unreachable:
+        url = unreachable.group(1)
+        low = message.lower()
+        reason = ("the connection was refused" if "refused" in low
+                  else "it timed out" if "timed out" in low
+                  else "the server could not be reached")
+        message = (f"no answer from {url} ({reason}). Start the server with "
+                   "`emotion-analytics serve` (it listens on http://127.0.0.1:8000), or check "
+                   "the base URL.")
     if isinstance(exc, APIError) and exc.status == 401:
         message += " Check the API key."
     return message
 
 
-def _group(df: pd.DataFrame) -> str | list[str]:
-    """Group by speaker when the table has speakers (per file when there are several)."""
-    if df["speaker"].notna().any():
-        return ["file", "speaker"] if df["file"].nunique() > 1 else "speaker"
-    return "file"
-
-
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Seconds of each emotion per speaker (per file when the table has no speakers), with a total.
+def rename_speakers(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """The table with speakers renamed (``{"ch0": "agent"}``); blank new names keep the old.
 
     Examples
     --------
     >>> import emotion_analytics as ea
-    >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0},
-    ...                   {"emotion": "sad", "start": 3.0, "end": 4.5}], file="call.wav")
-    >>> summary(df).loc["call.wav"].to_dict()
-    {'happy': 3.0, 'sad': 1.5, 'total': 4.5}
+    >>> df = ea.to_frame([{"emotion": "sad", "start": 0, "end": 1, "speaker_id": "ch0"}], file="c")
+    >>> rename_speakers(df, {"ch0": "agent"})["speaker"].tolist()
+    ['agent']
     """
-    out = df.emotion.durations(by=_group(df))
-    out = out.loc[:, [c for c in out.columns if (out[c] > 0).any()]]
-    out["total"] = out.sum(axis=1)
-    return out
+    mapping = {str(k): str(v).strip() for k, v in names.items() if str(v).strip()}
+    if not mapping or "speaker" not in df.columns:
+        return df
+    out = df.copy()
+    out["speaker"] = out["speaker"].astype(object).map(
+        lambda s: s if s is None or s != s else mapping.get(str(s), s))
+    from . import schema
+
+    return schema.normalise(out)
 
 
-def table_html(df: pd.DataFrame, *, max_rows: int = 500) -> str:
-    """The segment table as HTML (times rounded to 0.01 s), in a scrolling box.
-
-    Examples
-    --------
-    >>> import emotion_analytics as ea
-    >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="a.wav")
-    >>> "<td>happy</td>" in table_html(df)
-    True
-    """
-    shown = df.head(max_rows).round(2)
-    cols = [c for c in shown.columns if not str(c).startswith("prob_")]
-    more = (
-        f"<p>Showing the first {max_rows} of {len(df)} segments; download the CSV for all.</p>"
-        if len(df) > max_rows
-        else ""
-    )
-    body = shown[cols].to_html(index=False, classes="emotion-table", border=0, na_rep="")
-    return f'<div style="max-height:360px;overflow:auto">{body}</div>{more}'
+from .widget_views import (  # noqa: E402  (what the app shows; re-exported here)
+    Export,
+    TimelineMap,
+    data_link,
+    dimensions_png,
+    download_link,
+    errors_html,
+    export_links,
+    exports,
+    player_segments,
+    results_csv,
+    summary,
+    table_html,
+    timeline_map,
+    timeline_png,
+)
 
 
-def timeline_png(df: pd.DataFrame, *, width: float = 9.0, dpi: int = 96) -> bytes:
-    """The emotion timeline (`df.emotion.timeline`) rendered as PNG bytes.
+def __getattr__(name: str) -> Any:
+    if name in ("EmotionApp", "app"):  # ipywidgets loads only when an app is built
+        from . import widget_app
 
-    Uses a stand-alone matplotlib Figure (no pyplot state), so it works in any kernel or thread.
-
-    Examples
-    --------
-    >>> import emotion_analytics as ea
-    >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="a.wav")
-    >>> timeline_png(df)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-    True
-    """
-    from matplotlib.figure import Figure
-
-    rows = df.groupby(_group(df), observed=True).ngroups if len(df) else 1
-    fig = Figure(figsize=(width, 1.2 + 0.45 * max(rows, 1)), layout="constrained")
-    ax = fig.subplots()
-    df.emotion.timeline(ax=ax)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def results_csv(df: pd.DataFrame) -> bytes:
-    """The table as UTF-8 CSV bytes (what the app's download link holds).
-
-    Examples
-    --------
-    >>> import emotion_analytics as ea
-    >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="a.wav")
-    >>> results_csv(df).decode().splitlines()[0]
-    'file,speaker,start,end,duration,emotion,confidence'
-    """
-    return df.to_csv(index=False).encode("utf-8")
-
-
-def download_link(df: pd.DataFrame, *, filename: str = "emotions.csv") -> str:
-    """An HTML link that downloads the table as CSV from a data URI (works in Voila too).
-
-    Examples
-    --------
-    >>> import emotion_analytics as ea
-    >>> df = ea.to_frame([{"emotion": "happy", "start": 0.0, "end": 3.0}], file="a.wav")
-    >>> download_link(df)[:60]
-    '<a download="emotions.csv" href="data:text/csv;base64,ZmlsZS'
-    """
-    payload = base64.b64encode(results_csv(df)).decode("ascii")
-    name = html.escape(filename, quote=True)
-    return (
-        f'<a download="{name}" href="data:text/csv;base64,{payload}" '
-        f'class="emotion-download">Download the results as CSV ({len(df)} segments)</a>'
-    )
-
-
-def errors_html(errors: Iterable[FileFailure | str]) -> str:
-    """A red box listing each problem (file: message); empty string when there is none.
-
-    Examples
-    --------
-    >>> errors_html([FileFailure("notes.txt", "not audio.")]).count("<li>")
-    1
-    >>> errors_html([])
-    ''
-    """
-    items = []
-    for err in errors:
-        if isinstance(err, FileFailure):
-            items.append(f"<li><b>{html.escape(err.file)}</b>: {html.escape(err.message)}</li>")
-        else:
-            items.append(f"<li>{html.escape(str(err))}</li>")
-    if not items:
-        return ""
-    return (
-        '<div class="emotion-errors" style="border:1px solid #c62828;background:#fdecea;'
-        'color:#b71c1c;padding:6px 10px;border-radius:4px">'
-        f"<b>Could not analyse everything:</b><ul style='margin:4px 0'>{''.join(items)}</ul></div>"
-    )
-
-
-class EmotionApp:
-    """The upload-and-analyse app; display it in a notebook (or serve the notebook with Voila).
-
-    Attributes
-    ----------
-    upload, engine, base_url, api_key, speakers_per_channel, run_button, progress, status,
-    message, timeline, per_speaker, download, table : ipywidgets.Widget
-        The parts, for tests and for users who want to restyle them.
-    widget : ipywidgets.VBox
-        The whole app.
-    result : DataFrame or None
-        The table of the last run.
-    errors : list of FileFailure
-        The files of the last run that could not be analysed.
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> app = EmotionApp()
-    >>> app.add_files(sorted(Path("data").glob("*.wav"))[:1])
-    >>> app.run_button.click()
-    >>> app.result is not None and len(app.result) > 0, bytes(app.timeline.value[:4])
-    (True, b'\\x89PNG')
-    """
-
-    def __init__(self, *, engine: str = "local", base_url: str = "", api_key: str = ""):
-        w = require("ipywidgets", "widgets")
-        self.result: pd.DataFrame | None = None
-        self.errors: list[FileFailure] = []
-        self.upload = w.FileUpload(
-            accept=".wav,.flac,.ogg,.opus,.mp3,.m4a,.mp4,.webm,audio/*",
-            multiple=True,
-            description="Audio files",
-            layout=w.Layout(width="auto"),
-        )
-        self.engine = w.Dropdown(
-            options=[(label, key) for key, label in ENGINES.items()],
-            value=engine,
-            description="Engine",
-        )
-        self.speakers_per_channel = w.Checkbox(
-            value=False, description="Stereo call: one speaker per channel", indent=False
-        )
-        self.base_url = w.Text(
-            value=base_url,
-            description="Base URL",
-            placeholder=LOCAL_SERVER_URL,
-            layout=w.Layout(width="420px"),
-        )
-        self.api_key = w.Password(value=api_key, description="API key")
-        self.remote_box = w.HBox([self.base_url, self.api_key])
-        self.run_button = w.Button(description="Analyse", button_style="primary", icon="play")
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress")
-        self.status = w.HTML("Choose audio files, then press Analyse.")
-        self.message = w.HTML()
-        self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.timeline.add_class("emotion-timeline")
-        self.per_speaker = w.HTML()
-        self.download = w.HTML()
-        self.table = w.HTML()
-        self.results = w.VBox(
-            [
-                w.HTML("<b>Timeline</b>"),
-                self.timeline,
-                w.HTML("<b>Seconds per emotion</b>"),
-                self.per_speaker,
-                self.download,
-                w.HTML("<b>Segments</b>"),
-                self.table,
-            ]
-        )
-        self.results.add_class("emotion-results")
-        self.widget = w.VBox(
-            [
-                w.HTML(_STYLE + "<h3 style='margin:4px 0'>Emotion analytics</h3>"),
-                w.HBox([self.upload, self.engine, self.speakers_per_channel]),
-                self.remote_box,
-                w.HBox([self.run_button, self.progress, self.status]),
-                self.message,
-                self.results,
-            ]
-        )
-        self.widget.add_class("emotion-app")
-        self.engine.observe(self._on_engine, names="value")
-        self.run_button.on_click(lambda _button: self.run())
-        self._on_engine({"new": engine})
-        self.results.layout.display = "none"
-
-    # -- wiring -------------------------------------------------------------------------
-    def _on_engine(self, change: Mapping[str, Any]) -> None:
-        choice = change["new"]
-        self.remote_box.layout.display = "none" if choice in ("local", "encoder") else "flex"
-        if choice == "hosted" and not self.base_url.value:
-            self.base_url.value = HOSTED_URL
-        elif choice == "server" and self.base_url.value in ("", HOSTED_URL):
-            self.base_url.value = LOCAL_SERVER_URL
-
-    def _on_progress(self, done: int, total: int, name: str) -> None:
-        self.progress.max = max(total, 1)
-        self.progress.value = done
-        if name:
-            self.status.value = f"Analysing {done + 1} of {total}: {html.escape(name)}"
-
-    def add_files(self, paths: Iterable[str | Path]) -> None:
-        """Put files from disk into the upload box, as if the user had chosen them."""
-        entries = []
-        for p in paths:
-            p = Path(p)
-            content = p.read_bytes()
-            entries.append(
-                {
-                    "name": p.name,
-                    "type": "",
-                    "size": len(content),
-                    "content": memoryview(content),
-                    "last_modified": datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc),
-                }
-            )
-        self.upload.value = tuple(entries)
-
-    def run(self) -> pd.DataFrame | None:
-        """Analyse the uploaded files and show the results (what the Analyse button does)."""
-        self.message.value = ""
-        if not self.upload.value:
-            self.message.value = errors_html(["No file chosen: press 'Audio files' to pick one."])
-            return None
-        self.run_button.disabled = True
-        try:
-            table, self.errors = analyse_uploads(
-                self.upload.value,
-                engine=self.engine.value,
-                base_url=self.base_url.value,
-                api_key=self.api_key.value,
-                channels="speakers" if self.speakers_per_channel.value else "mono",
-                progress=self._on_progress,
-            )
-        except EmotionAnalyticsError as exc:
-            self.status.value = "Nothing analysed."
-            self.message.value = errors_html([str(exc)])
-            return None
-        except Exception as exc:  # a bug: show it in the app, with the traceback's last line
-            self.status.value = "Nothing analysed."
-            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            self.message.value = errors_html(
-                [
-                    f"Unexpected error ({last}). This is a bug in emotion_analytics: please report "
-                    "it with the file that caused it."
-                ]
-            )
-            raise
-        finally:
-            self.run_button.disabled = False
-        self.message.value = errors_html(self.errors)
-        n_ok = table["file"].nunique() if len(table) else 0
-        self.status.value = f"Done: {n_ok} file(s), {len(table)} segment(s)."
-        if not len(table):
-            self.results.layout.display = "none"
-            self.result = None
-            return None
-        self.result = table
-        self.timeline.value = timeline_png(table)
-        self.per_speaker.value = (
-            summary(table).round(2).to_html(border=0, classes="emotion-summary", na_rep="")
-        )
-        self.download.value = download_link(table)
-        self.table.value = table_html(table)
-        self.results.layout.display = "flex"
-        return table
-
-    def _repr_mimebundle_(self, **kwargs: Any):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-
-def app(**kwargs: Any) -> EmotionApp:
-    """Build the app; the last line of a notebook cell displays it.
-
-    Examples
-    --------
-    >>> type(app()).__name__
-    'EmotionApp'
-    """
-    return EmotionApp(**kwargs)
+        return getattr(widget_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
