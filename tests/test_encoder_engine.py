@@ -172,3 +172,25 @@ def test_unknown_model_folder_is_explained(engine):
 
     with pytest.raises(EmotionAnalyticsError, match="no such model folder"):
         EncoderEngine(model="./no/such/folder")
+
+
+@pytest.mark.slow
+def test_the_dask_path_rebuilds_the_engine_by_name(engine, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from emotion_analytics.batch import analyze_files
+
+    files = []
+    for i, (a, b) in enumerate([(0.0, 6.0), (6.0, 12.0)]):
+        path = tmp_path / f"part{i}.wav"
+        x = _sample(12.0)
+        sf.write(path, x[int(a * 16000):int(b * 16000)], 16000)
+        files.append(path)
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        there = analyze_files(files, engine=engine, scheduler=client)
+    here = analyze_files(files, engine=engine)
+    assert not there.failures
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(there.table, here.table, atol=1e-4)
