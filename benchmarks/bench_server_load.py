@@ -6,7 +6,12 @@ Starts ``emotion-analytics serve`` in a subprocess (temporary jobs database), th
   against the baseline of `recognition.answer_v2` called in this process on the same clip
   (the ratio is what HTTP, base64, JSON and queuing add);
 * async throughput: ``--jobs`` 10 s clips submitted with a webhook, jobs/s from the first
-  submission to the last delivery, and accepted vs delivered counts (they must be equal).
+  submission to the last delivery, and accepted vs delivered counts (they must be equal);
+* the server's peak memory (VmHWM of its process) under 8 parallel worst-case sync uploads:
+  4 webm/Opus recordings of ``--worst-minutes`` whose header states no duration, and 4 WAVs
+  whose header says 1 Hz (40,000 'seconds' in 80 KB); the server must refuse them all with 413
+  and stay under 500 MB (exit code 1 otherwise). The peak after the normal phases is the
+  baseline.
 
 Every phase is bounded by ``--max-seconds``. Run::
 
@@ -90,6 +95,34 @@ def async_phase(url: str, jobs: int, max_seconds: float) -> dict:
             "seconds": total}
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process so far (Linux: VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worst_case_phase(url: str, pid: int, minutes: float) -> dict:
+    from test_server_limits import one_hertz_wav, webm_without_duration
+
+    before = peak_rss_mb(pid)
+    t0 = time.perf_counter()
+    # a low bit rate, as a live recorder's speech: ~6 kbps, 2.7 MB an hour
+    webm = base64.b64encode(webm_without_duration(minutes * 60, bit_rate=6000)).decode()
+    wav = base64.b64encode(one_hertz_wav(40_000)).decode()
+    made_s = time.perf_counter() - t0
+    bodies = [{"content": webm}] * 4 + [{"content": wav}] * 4
+
+    def one(body):
+        return requests.post(url + V2_SYNC, json=body, timeout=600).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, bodies))
+    return {"before_mb": before, "peak_mb": peak_rss_mb(pid), "statuses": statuses,
+            "webm_mb": len(webm) * 3 / 4 / 1e6, "made_s": made_s}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2, help="server --workers")
@@ -97,6 +130,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sync-requests", type=int, default=16, help="requests per clip length")
     ap.add_argument("--jobs", type=int, default=40, help="async jobs (10 s clips)")
     ap.add_argument("--max-seconds", type=float, default=60.0, help="cap of each phase")
+    ap.add_argument("--worst-minutes", type=float, default=30.0,
+                    help="minutes of Opus in each no-duration webm of the memory phase")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +154,14 @@ def main(argv=None) -> int:
                   f"submissions {a['submit_per_s']:.1f}/s, {a['seconds']:.1f} s")
             if a["accepted"] != a["delivered"]:
                 print("ERROR: accepted and delivered counts differ", file=sys.stderr)
+                return 1
+            w = worst_case_phase(server.url, server.proc.pid, args.worst_minutes)
+            print(f"worst case, 8 parallel sync uploads (4 webm of {args.worst_minutes:g} min "
+                  f"without duration, {w['webm_mb']:.1f} MB each; 4 WAVs saying 1 Hz): answers "
+                  f"{sorted(set(w['statuses']))}; server peak memory {w['peak_mb']:.0f} MB "
+                  f"(peak before: {w['before_mb']:.0f} MB; limit 500 MB)")
+            if w["peak_mb"] >= 500 or set(w["statuses"]) != {413}:
+                print("ERROR: worst-case uploads not refused within 500 MB", file=sys.stderr)
                 return 1
         finally:
             server.terminate()

@@ -80,9 +80,9 @@ def encode(fmt: str, codec: str, seconds: float, *, rate: int = 16000, bit_rate=
     return bytes(out.getvalue() if seekable else out.data)
 
 
-def webm_without_duration(seconds: float) -> bytes:
+def webm_without_duration(seconds: float, *, bit_rate: int | None = None) -> bytes:
     """A webm/Opus recording whose header states no duration (written by a live recorder)."""
-    return encode("webm", "libopus", seconds, rate=48000, seekable=False)
+    return encode("webm", "libopus", seconds, rate=48000, seekable=False, bit_rate=bit_rate)
 
 
 def adts_that_lies(seconds: float) -> bytes:

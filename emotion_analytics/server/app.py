@@ -44,7 +44,12 @@ from ..protocol import (
 )
 from .config import ServerConfig
 from .handlers import install_error_handlers, trim_openapi
-from .middleware import AccessLogMiddleware, BodyLimitMiddleware, KeyCheckMiddleware
+from .middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    KeyCheckMiddleware,
+    UploadSlotsMiddleware,
+)
 from .models import AsyncAck, AudioBody, ClipScore, Health, JobStatus, Segment, error_responses
 from .state import ServerState, decode_content
 
@@ -118,8 +123,10 @@ def create_app(config: ServerConfig | None = None, *, engine: Any = None) -> Fas
     )
     app.state.server = state
     install_error_handlers(app)
-    # outermost last: the access log, then the key (before any body byte is read), the limit
+    # outermost last: the access log, then the key (before any body byte is read), a slot
+    # among the uploads handled at a time, the size limit
     app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes)
+    app.add_middleware(UploadSlotsMiddleware, slots=2 * config.workers)
     app.add_middleware(KeyCheckMiddleware, check=state.check_key)
     app.add_middleware(AccessLogMiddleware)
 

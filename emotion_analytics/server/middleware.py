@@ -6,6 +6,7 @@ answered 401 before its body is read (beyond draining it) or parsed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from ..protocol import API_KEY_PARAM, PREFIX
 from .handlers import fault_response
 from .models import CODES
 
-__all__ = ["KeyCheckMiddleware", "BodyLimitMiddleware", "AccessLogMiddleware", "DRAIN_BYTES"]
+__all__ = ["KeyCheckMiddleware", "BodyLimitMiddleware", "AccessLogMiddleware",
+           "UploadSlotsMiddleware", "DRAIN_BYTES"]
 
 log = logging.getLogger("emotion_analytics.server")
 
@@ -106,6 +108,27 @@ class KeyCheckMiddleware:
             await _drain(receive, DRAIN_BYTES)
             return await response(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+class UploadSlotsMiddleware:
+    """At most ``slots`` uploads (POSTs to the emotion API) are read, parsed and handled at a
+    time; the others wait before their body is read, so the memory that bodies, their base64
+    text and the decoded bytes take is bounded whatever the number of clients.
+    """
+
+    def __init__(self, app, *, slots: int):
+        self.app = app
+        self.slots = slots
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] != "http" or scope.get("method") != "POST"
+                or not scope.get("path", "").startswith(PREFIX + "/")):
+            return await self.app(scope, receive, send)
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.slots)
+        async with self._semaphore:
+            return await self.app(scope, receive, send)
 
 
 class AccessLogMiddleware:

@@ -48,6 +48,7 @@ REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,128}"
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 
+_SPACE = re.compile(r"\s")
 #: Seconds a client is asked to wait (``Retry-After``) when the queue is full.
 _RETRY_AFTER = 30
 
@@ -79,7 +80,8 @@ def decode_content(content: str) -> bytes:
     text = content.strip()
     if text.startswith("data:") and "," in text[:200]:
         text = text.split(",", 1)[1]
-    text = "".join(text.split())
+    if _SPACE.search(text):  # line breaks: only then a copy without them
+        text = "".join(text.split())
     try:
         if "-" in text or "_" in text:
             data = base64.urlsafe_b64decode(text.encode("ascii"))
