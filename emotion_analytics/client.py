@@ -10,6 +10,10 @@
 The paths, bodies, fault bodies and webhook signatures come from `emotion_analytics.protocol`,
 which the server uses too; this module never imports the server.
 
+Why one module: the client and the receiver are the two ends a user of the API holds (send, then
+receive the webhook); both are small classes over `emotion_analytics.protocol`, imported together
+by notebooks, and nothing else in the package depends on either.
+
 >>> client = EmotionClient("http://127.0.0.1:8000", api_key="k")
 >>> client
 EmotionClient(base_url='http://127.0.0.1:8000', api_key='***')
