@@ -86,8 +86,11 @@ def write_part(table: pd.DataFrame, folder: str | os.PathLike, part: str) -> str
     require("pyarrow", "parquet")
     final = Path(folder) / part
     temporary = final.with_name(f".{part}.{uuid.uuid4().hex}.tmp")
+    # text, not dictionaries: parts with different categories (or none) read back as one table
+    plain = table.astype({c: object for c in table.columns
+                          if isinstance(table[c].dtype, pd.CategoricalDtype)})
     try:
-        table.to_parquet(temporary, index=False)
+        plain.to_parquet(temporary, index=False)
         os.replace(temporary, final)
     finally:
         if temporary.exists():
@@ -210,15 +213,28 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
         dask_accessor.register()
         if not parts:
             return dd.from_pandas(empty_frame(), npartitions=1)
-        return dd.read_parquet(parts)
+        lazy = dd.read_parquet(parts)
+        meta = normalise(lazy._meta.astype({c: object for c in _TEXT if c in lazy.columns}))
+        return lazy.map_partitions(_from_part, meta=meta)
     if not parts:
         return empty_frame()
     tables = [pd.read_parquet(p) for p in parts]
     if len(tables) == 1:
-        return tables[0]
-    table = normalise(pd.concat(tables, ignore_index=True))
+        return _from_part(tables[0])
+    table = _from_part(pd.concat(tables, ignore_index=True))
     probs = list(dict.fromkeys(c for t in tables for c in t.columns if c.startswith(PROB_PREFIX)))
     return table[[c for c in table.columns if c not in probs] + probs]
+
+
+#: Columns stored as text in the parts and made categorical again when read.
+_TEXT = ("file", "speaker", "emotion")
+
+
+def _from_part(table: pd.DataFrame) -> pd.DataFrame:
+    """A part (or several) as the segment table: text columns back to categories."""
+    from .schema import normalise
+
+    return normalise(table.astype({c: object for c in _TEXT if c in table.columns}))
 
 
 def _existing(folder: str | os.PathLike) -> Manifest:
