@@ -11,7 +11,7 @@ Detectors:
 
 * ``energy floor (before)``: the detector the project had before (frame energy 12 dB over the
   recording's 10th-percentile level, spectral flatness below 0.5), kept here as the baseline;
-* ``SpeechDetector``: `emotion_analytics.segmentation.SpeechDetector` (numpy, the default);
+* ``SpeechDetector``: `emotion_analytics.vad.SpeechDetector` (numpy, the default);
 * ``webrtcvad``: ``webrtcvad-wheels`` (GMM, 30 ms frames, aggressiveness 3);
 * ``silero-vad``: the ONNX model shipped inside the ``silero-vad`` package, run with
   ``onnxruntime`` (one thread, 32 ms chunks, probability > 0.5);
@@ -52,6 +52,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import make_vad_set as vs  # noqa: E402
 
 from emotion_analytics import segmentation as seg  # noqa: E402
+from emotion_analytics import vad as ea_vad  # noqa: E402
 
 RATE = vs.RATE
 #: For the libraries: a window is speech when this share of its frames is speech ...
@@ -70,7 +71,7 @@ class EnergyFloor:
     hop = 0.02
 
     def frames(self, x: np.ndarray) -> np.ndarray:
-        f = seg._frames(x, int(self.hop * RATE))
+        f = ea_vad._frames(x, int(self.hop * RATE))
         db = _levels_db(f)
         if db.size == 0:
             return np.zeros(0, bool)
@@ -82,13 +83,13 @@ class EnergyFloor:
         return out
 
     def windows(self, x: np.ndarray) -> list[bool]:
-        f = seg._frames(x, int(self.hop * RATE))
+        f = ea_vad._frames(x, int(self.hop * RATE))
         db = _levels_db(f)
         floor = np.floor(np.percentile(db, 10) * 2) / 2 if db.size else -np.inf
         thr = max(floor + 12.0, -90.0)
         out = []
         for s, e in seg.plan_windows(x.size, RATE):
-            w = seg._frames(x[s:e], int(self.hop * RATE))
+            w = ea_vad._frames(x[s:e], int(self.hop * RATE))
             if w.shape[0] == 0:
                 out.append(False)
                 continue
@@ -112,18 +113,18 @@ def _flatness(frames: np.ndarray) -> np.ndarray:
 
 
 class Ours:
-    """`segmentation.SpeechDetector`, as recognise uses it."""
+    """`vad.SpeechDetector`, as recognise uses it."""
 
     name = "SpeechDetector"
 
     def __init__(self):
-        self.hop = seg.SpeechDetector(RATE).frame_seconds
+        self.hop = ea_vad.SpeechDetector(RATE).frame_seconds
 
     def frames(self, x: np.ndarray) -> np.ndarray:
-        return seg.SpeechDetector(RATE).speech_frames(x)
+        return ea_vad.SpeechDetector(RATE).speech_frames(x)
 
     def windows(self, x: np.ndarray) -> list[bool]:
-        vad = seg.SpeechDetector(RATE)
+        vad = ea_vad.SpeechDetector(RATE)
         vad.observe(x)
         return [vad.is_speech(x[s:e]) for s, e in seg.plan_windows(x.size, RATE)]
 
@@ -213,7 +214,7 @@ class TenVAD(_Library):
 
 
 def detectors() -> list:
-    out = [EnergyFloor()] + ([Ours()] if hasattr(seg.SpeechDetector, "speech_frames") else [])
+    out = [EnergyFloor()] + ([Ours()] if hasattr(ea_vad.SpeechDetector, "speech_frames") else [])
     for make in (WebRTC, Silero, TenVAD):
         try:
             out.append(make())
@@ -274,7 +275,7 @@ def cost_per_hour(det, minutes: float = 10.0) -> float:
     x, _ = audio.decode(REPO / "data" / "conversation.wav", sample_rate=RATE)
     x = np.tile(x, int(np.ceil(minutes * 60 * RATE / x.size)))[: int(minutes * 60 * RATE)]
     windows = [x[s:e] for s, e in seg.plan_windows(x.size, RATE)]
-    decide = seg.SpeechDetector(RATE).is_speech if isinstance(det, Ours) else det.windows
+    decide = ea_vad.SpeechDetector(RATE).is_speech if isinstance(det, Ours) else det.windows
     start = time.process_time()
     for w in windows:
         decide(w)

@@ -12,25 +12,14 @@ speech is lost and no tiny window is classified:
 * a recording shorter than one window is one window, if it lasts at least
   :data:`MIN_WINDOW_SECONDS`; shorter ones give no window.
 
+With speaker turns, windows are planned inside each turn (`plan_turn_windows`,
+`TurnWindowCutter`).
+
 Non-speech
 ----------
-Each window is judged on its own audio, without a noise floor (so a clip that is all speech
-counts like one with pauses, whatever its level), in 32 ms frames analysed at 8 kHz. A frame is
-*voiced* when it is periodic at a pitch of 70-400 Hz (:data:`MIN_PERIODICITY`), not noise-like
-(spectral flatness below :data:`MAX_FLATNESS`, and below :data:`MAX_TILTED_FLATNESS` once the
-spectrum is tilted up, which brown noise is not) and above :data:`ABSOLUTE_FLOOR_DBFS`. A window
-with fewer than :data:`MIN_VOICED_FRAMES` voiced frames is never speech; otherwise a logistic
-regression weighs 16 statistics of it (:data:`FEATURE_NAMES`, `SpeechDetector.features`): how
-many voiced frames have the level move by :data:`MIN_MODULATION_DB` within half a second, as
-syllables do; how much the spectrum changes from frame to frame and over 96 ms and how often
-the pitch holds exactly (held notes, tones, chords and hum repeat themselves; the formants and
-pitch of speech move, even in slow, sad speech); periodicity; the share of loud frames that are
-not voiced (consonants). Its weights are fitted by ``scripts/fit_vad.py`` on the speech of five
-EmoDB speakers and generated non-speech, and checked on the other five. Silence, steady noise,
-hum, clicks, tones and music-like notes give no speech; measured precision, recall and F1 are
-in ``benchmarks/README.md`` (``benchmarks/bench_vad.py``). Non-speech windows
-are left out, or with ``speech_only=False`` kept with ``emotion`` ``None`` (no emotion is given
-to silence).
+Each window is judged on its own audio by `SpeechDetector` (`emotion_analytics.vad`, where the
+rule and its constants live; they are re-exported here). Non-speech windows are left out, or
+with ``speech_only=False`` kept with ``emotion`` ``None`` (no emotion is given to silence).
 
 Long recordings are processed block by block (`WindowCutter`, `SpeechDetector`), so memory does
 not grow with their length.
@@ -44,6 +33,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
+
+from .vad import (
+    ABSOLUTE_FLOOR_DBFS,
+    FEATURE_NAMES,
+    MAX_FLATNESS,
+    MAX_TILTED_FLATNESS,
+    MIN_MODULATION_DB,
+    MIN_PERIODICITY,
+    MIN_VOICED_FRAMES,
+    SpeechDetector,
+)
 
 __all__ = [
     "MIN_WINDOW_SECONDS",
@@ -64,60 +64,6 @@ __all__ = [
 
 #: A recording shorter than this (seconds) gives no window.
 MIN_WINDOW_SECONDS = 0.25
-#: Frames quieter than this (dBFS, 100-4000 Hz) are never speech.
-ABSOLUTE_FLOOR_DBFS = -85.0
-#: A voiced frame repeats itself this much (normalised autocorrelation at a 70-400 Hz lag).
-MIN_PERIODICITY = 0.5
-#: ... and is not noise-like: spectral flatness (100-4000 Hz) below this (white noise: ~0.57) ...
-MAX_FLATNESS = 0.3
-#: ... nor once its spectrum is tilted up by 6 dB an octave (brown and pink noise: ~0.55).
-MAX_TILTED_FLATNESS = 0.45
-#: Evidence of syllables: the level around a voiced frame moves by this many dB within 0.5 s.
-MIN_MODULATION_DB = 10.0
-#: A window with fewer voiced frames than this is never speech.
-MIN_VOICED_FRAMES = 3
-
-_FRAME_SECONDS = 0.032
-_ANALYSIS_RATE = 8000
-_BAND_HZ = (100.0, 4000.0)
-_PITCH_BAND_HZ = (70.0, 5000.0)
-_F0_HZ = (70.0, 400.0)
-_COMPRESSION = 0.67  # autocorrelation of the power spectrum to this power (robust to tilt)
-_MODULATION_SECONDS = 0.5
-_WEAK_MODULATION_DB = 6.0
-_LOUD_RANGE_DB = 25.0
-_FRAME_RANGE_DB = 35.0
-_FAR_FRAMES = 3  # frames apart (96 ms) for the slow spectral change
-#: The window statistics `SpeechDetector.features` returns, in order (see its docstring).
-FEATURE_NAMES = (
-    "log_evidence", "log_weak_evidence", "log_voiced", "slow_change", "power_change",
-    "change", "slow_held_share", "held_share", "power_held_share", "steady_pitch_share",
-    "periodicity", "tilted_periodicity", "unvoiced_loud_share", "pitch_spread",
-    "quiet_share", "level_range",
-)
-# Logistic regression on FEATURE_NAMES (scaling folded in), fitted by scripts/fit_vad.py on the
-# speech of five EmoDB speakers and generated non-speech; a window is speech when
-# features @ _WEIGHTS + _BIAS > 0 (the script's threshold is folded into _BIAS).
-# fitted by scripts/fit_vad.py --threshold 0.5 --C 10.0
-_WEIGHTS = np.array([
-    3.57648,  # log_evidence
-    1.70826,  # log_weak_evidence
-    -4.75031,  # log_voiced
-    -5.51723,  # slow_change
-    -0.329786,  # power_change
-    -10.0225,  # change
-    -1.59936,  # slow_held_share
-    -6.9136,  # held_share
-    -5.22525,  # power_held_share
-    -5.89199,  # steady_pitch_share
-    19.2875,  # periodicity
-    -5.19532,  # tilted_periodicity
-    -3.33,  # unvoiced_loud_share
-    5.28674,  # pitch_spread
-    1.81373,  # quiet_share
-    0.0591673,  # level_range
-])
-_BIAS = 7.66497
 
 Segment = dict
 PredictProba = Callable[[list[np.ndarray]], np.ndarray]
@@ -252,218 +198,6 @@ class WindowCutter:
         if drop > 0 and self._buf is not None:
             self._buf = self._buf[..., drop:].copy()
             self._buf_start = self._next
-
-
-def _frames(x: np.ndarray, frame: int) -> np.ndarray:
-    n = x.shape[-1] // frame
-    return x[: n * frame].reshape(n, frame)
-
-
-def _moving_range(x: np.ndarray, half: int) -> np.ndarray:
-    """``max - min`` of ``x`` over ``[i - half, i + half]`` (edges: the values there)."""
-    if x.size == 0:
-        return x
-    view = np.lib.stride_tricks.sliding_window_view(np.pad(x, half, mode="edge"), 2 * half + 1,
-                                                    axis=0)
-    return view.max(axis=1) - view.min(axis=1)
-
-
-def _cosines(unit: np.ndarray, apart: int) -> np.ndarray:
-    """Cosine of each row of ``unit`` (unit rows) with the row ``apart`` before it (0 first)."""
-    out = np.zeros(unit.shape[0], np.float32)
-    if unit.shape[0] > apart:
-        out[apart:] = np.einsum("ij,ij->i", unit[apart:], unit[:-apart])
-    return out
-
-
-def _median(x: np.ndarray) -> float:
-    return float(np.median(x)) if x.size else 1.0
-
-
-class SpeechDetector:
-    """Voicing, syllable-rate modulation and spectral change: speech without a noise floor.
-
-    :meth:`is_speech` judges each window on its own (see the module docstring), so a clip that
-    is all speech counts as much as one with pauses. :meth:`observe` is kept for streaming
-    callers and needs no state. :meth:`speech_frames` gives the frame-level answer and
-    :meth:`features` the window statistics the decision weighs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sr = 16000
-    >>> t = np.arange(3 * sr) / sr
-    >>> f0 = 120 + 30 * np.sin(2 * np.pi * 1.5 * t)              # a pitch that moves
-    >>> phase = 2 * np.pi * np.cumsum(f0) / sr
-    >>> voice = sum(np.sin(k * phase) / k for k in range(1, 15))  # harmonics of it
-    >>> syllables = np.maximum(np.sin(2 * np.pi * 4 * t), 0)      # 4 syllables a second
-    >>> vad = SpeechDetector(sr)
-    >>> vad.is_speech((0.1 * voice * syllables).astype(np.float32))
-    True
-    >>> hum = np.sin(2 * np.pi * 50 * t) + 0.5 * np.sin(2 * np.pi * 150 * t)
-    >>> vad.is_speech((0.1 * hum).astype(np.float32))              # steady: not speech
-    False
-    >>> beeps = np.sin(2 * np.pi * 440 * t) * syllables           # a pitch that never moves
-    >>> vad.is_speech((0.1 * beeps).astype(np.float32))
-    False
-    """
-
-    def __init__(self, sample_rate: int):
-        self.sample_rate = int(sample_rate)
-        self._q = max(1, self.sample_rate // _ANALYSIS_RATE)  # analysed at ~8 kHz: cheaper
-        sr = self.sample_rate / self._q
-        self._frame = max(8, int(round(_FRAME_SECONDS * sr)))
-        self._nfft = 1 << int(np.ceil(np.log2(2 * self._frame)))
-        self._win = np.hanning(self._frame).astype(np.float32)
-        f = np.fft.rfftfreq(self._nfft, 1 / sr)
-        self._band = slice(int(np.searchsorted(f, _BAND_HZ[0])),
-                           int(np.searchsorted(f, _BAND_HZ[1], side="right")))
-        self._pitch_band = ((f >= _PITCH_BAND_HZ[0]) & (f <= _PITCH_BAND_HZ[1])).astype(np.float32)
-        tilt = (np.maximum(f, 50.0) / 1000.0) ** 2  # +6 dB an octave (of amplitude)
-        nb = self._band.stop - self._band.start
-        self._ones = np.ones(nb, np.float32)
-        self._mean_weights = np.full(nb, 1 / nb, np.float32)
-        self._tilt_weights = (tilt[self._band] / nb).astype(np.float32)
-        self._log_tilt_mean = np.float32(np.log(tilt[self._band]).mean())
-        self._pitch_tilt = (self._pitch_band * tilt ** _COMPRESSION).astype(np.float32)
-        self._lags = (int(sr / _F0_HZ[1]), min(int(sr / _F0_HZ[0]), self._frame - 2))
-        wac = np.fft.irfft(np.abs(np.fft.rfft(self._win, self._nfft)) ** 2, self._nfft)
-        lo, hi = self._lags
-        self._win_ac = (wac[lo:hi + 1] / wac[0]).astype(np.float32)
-        self._power_scale = 2.0 / (self._nfft * float(np.sum(self._win.astype(np.float64) ** 2)))
-        self._half = max(1, int(round(_MODULATION_SECONDS / 2 / self.frame_seconds)))
-
-    @property
-    def frame_seconds(self) -> float:
-        """Length of the detector's frames (they do not overlap)."""
-        return self._frame * self._q / self.sample_rate
-
-    def observe(self, block: np.ndarray) -> None:
-        """Accept a block of the recording (kept for streaming callers; the rule needs none)."""
-
-    def _frame_features(self, audio: np.ndarray) -> dict[str, np.ndarray]:
-        """Per 32-ms frame: level, voicing, pitch lag, periodicities and spectral cosines."""
-        x = np.asarray(audio, dtype=np.float32)
-        if x.ndim != 1:
-            raise ValueError(f"speech detection takes mono audio, got an array of {x.shape}")
-        if self._q > 1:  # averaging neighbours: a low-pass, then every q-th sample
-            x = x[: x.size // self._q * self._q]
-            x = sum(x[i::self._q] for i in range(self._q)) * np.float32(1 / self._q)
-        frames = _frames(x, self._frame)
-        spec = np.fft.rfft(frames * self._win, self._nfft, axis=1)
-        power = spec.real ** 2 + spec.imag ** 2
-        band = power[:, self._band] + np.float32(1e-20)
-        total = band @ self._ones  # sums and means as products: one pass, no reduction
-        level = 10 * np.log10(total * self._power_scale + 1e-13)
-        log_mean = np.log(band) @ self._mean_weights
-        flatness = np.exp(log_mean) / (total * self._mean_weights[0])
-        tilted_flatness = np.exp(log_mean + self._log_tilt_mean) / (band @ self._tilt_weights)
-        # periodicity: the autocorrelation of the compressed spectrum, at lags of 70-400 Hz,
-        # as it is and tilted up (noise whose power falls with frequency is not periodic)
-        compressed = power ** np.float32(_COMPRESSION)
-        ac = np.fft.irfft(np.concatenate([compressed * self._pitch_band,
-                                          compressed * self._pitch_tilt]), self._nfft, axis=1)
-        n = frames.shape[0]
-        lo, hi = self._lags
-        r = ac[:, lo:hi + 1] / (ac[:, :1] + 1e-20) / self._win_ac
-        r, r_tilted = r[:n], r[n:]
-        k = r.argmax(axis=1)
-        rows = np.arange(n)
-        periodicity = r[rows, k]
-        kk = np.clip(k, 1, max(r.shape[1] - 2, 1))
-        a, b, c = r[rows, kk - 1], r[rows, kk], r[rows, np.minimum(kk + 1, r.shape[1] - 1)]
-        den = a - 2 * b + c
-        step = np.where(np.abs(den) > 1e-9, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0)
-        lag = lo + kk + np.clip(step, -1, 1)
-        voiced = ((periodicity > MIN_PERIODICITY) & (flatness < MAX_FLATNESS)
-                  & (tilted_flatness < MAX_TILTED_FLATNESS) & (level > ABSOLUTE_FLOOR_DBFS)
-                  & (k > 0))  # a peak, not the edge of a falling autocorrelation
-        mag = np.sqrt(band) / np.sqrt(total)[:, None]  # unit rows: |mag|^2 sums to total
-        band /= np.sqrt(np.einsum("ij,ij->i", band, band))[:, None]
-        return {
-            "level": level, "voiced": voiced, "lag": lag, "periodicity": periodicity,
-            "tilted_periodicity": r_tilted[rows, r_tilted.argmax(axis=1)],
-            "range": _moving_range(level, self._half),
-            "change": _cosines(mag, 1), "slow_change": _cosines(mag, _FAR_FRAMES),
-            "power_change": _cosines(band, 1), "slow_power_change": _cosines(band, _FAR_FRAMES),
-        }
-
-    def features(self, audio: np.ndarray) -> np.ndarray:
-        """The statistics of a (mono) window that the decision weighs, in :data:`FEATURE_NAMES`.
-
-        Over the window's voiced frames (see the module docstring): how many there are, and how
-        many of them have the level move by :data:`MIN_MODULATION_DB` (and 6 dB) within half a
-        second (logs of 1 + the counts); how much the spectrum changes from one frame to the
-        next and over 96 ms (median cosines, and the shares of frames that repeat the previous
-        spectrum); the share whose pitch holds to 0.4 %; the mean periodicity, as it is and
-        with the spectrum tilted up; the share of loud frames that are not voiced; the spread
-        of the pitch; the share of frames 25 dB under the loudest; and the level range (dB).
-        """
-        f = self._frame_features(audio)
-        return self._window_features(f)
-
-    def _window_features(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        v, level = f["voiced"], f["level"]
-        nv = int(np.count_nonzero(v))
-        if nv == 0:
-            return np.zeros(len(FEATURE_NAMES))
-        pair = v[1:] & v[:-1]
-        npair = max(int(np.count_nonzero(pair)), 1)
-        far = v[_FAR_FRAMES:] & v[:-_FAR_FRAMES]
-        change = f["change"][1:][pair]
-        power_change = f["power_change"][1:][pair]
-        slow_power = f["slow_power_change"][_FAR_FRAMES:][far]
-        log_lag = np.log(f["lag"])
-        pitch_step = np.abs(np.diff(log_lag))[pair]
-        top = level.max()
-        loud = level > top - _LOUD_RANGE_DB
-        heard = level[level > -90.0]
-        return np.array([
-            np.log1p(np.count_nonzero(v & (f["range"] > MIN_MODULATION_DB))),
-            np.log1p(np.count_nonzero(v & (f["range"] > _WEAK_MODULATION_DB))),
-            np.log1p(nv),
-            _median(f["slow_change"][_FAR_FRAMES:][far]),
-            _median(power_change),
-            _median(change),
-            float(np.mean(slow_power > 0.98)) if slow_power.size else 1.0,
-            np.count_nonzero(change > 0.995) / npair,
-            np.count_nonzero(power_change > 0.99) / npair,
-            np.count_nonzero(pitch_step < 0.004) / npair,
-            float(f["periodicity"][v].mean()),
-            float(f["tilted_periodicity"][v].mean()),
-            np.count_nonzero(loud & ~v) / max(int(np.count_nonzero(loud)), 1),
-            float(log_lag[v].std()),
-            float(np.mean(level < top - _LOUD_RANGE_DB)),
-            float(np.ptp(heard)) if heard.size else 0.0,
-        ], dtype=np.float64)
-
-    def _decide(self, f: dict[str, np.ndarray]) -> bool:
-        if np.count_nonzero(f["voiced"]) < MIN_VOICED_FRAMES:
-            return False
-        return bool(self._window_features(f) @ _WEIGHTS + _BIAS > 0)
-
-    def is_speech(self, audio: np.ndarray) -> bool:
-        """Whether a (mono) window holds speech."""
-        return self._decide(self._frame_features(audio))
-
-    def speech_frames(self, audio: np.ndarray) -> np.ndarray:
-        """Frame by frame (:attr:`frame_seconds` each): which frames of a window are speech.
-
-        Frames near voiced frames whose level moves by 6 dB (within 0.25 s), not too far below
-        them in level, of a window that `is_speech`; all ``False`` otherwise.
-        """
-        f = self._frame_features(audio)
-        level = f["level"]
-        out = np.zeros(level.size, bool)
-        if not self._decide(f):
-            return out
-        evidence = f["voiced"] & (f["range"] > _WEAK_MODULATION_DB)
-        if not evidence.any():
-            evidence = f["voiced"]
-        near = np.lib.stride_tricks.sliding_window_view(np.pad(evidence, self._half),
-                                                        2 * self._half + 1).any(axis=1)
-        loudest = np.max(np.where(evidence, level, -np.inf))
-        return near & (level > max(loudest - _FRAME_RANGE_DB, ABSOLUTE_FLOOR_DBFS))
 
 
 def _segment(start: int, end: int, sample_rate: int, probs: np.ndarray | None,

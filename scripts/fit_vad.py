@@ -3,7 +3,7 @@
     .venv/bin/python scripts/fit_vad.py [--emodb ../shared/data/emodb] [--threshold 0.5]
         [--C 10]
 
-`emotion_analytics.segmentation.SpeechDetector` judges a window by ``features @ _WEIGHTS +
+`emotion_analytics.vad.SpeechDetector` judges a window by ``features @ _WEIGHTS +
 _BIAS > 0`` over the statistics of :meth:`SpeechDetector.features` (``FEATURE_NAMES``). This
 script fits them (scikit-learn, the ``train`` extra) on every window of:
 
@@ -16,7 +16,7 @@ script fits them (scikit-learn, the ``train`` extra) on every window of:
 A speech item counts as found when one of its windows is speech (as ``recognise`` decides);
 windows with fewer than ``MIN_VOICED_FRAMES`` voiced frames are never speech. The scaling is
 folded into the weights and ``--threshold`` (on the decision function) into the bias; the
-printed ``_WEIGHTS`` and ``_BIAS`` lines go into ``emotion_analytics/segmentation.py``
+printed ``_WEIGHTS`` and ``_BIAS`` lines go into ``emotion_analytics/vad.py``
 (``--write`` puts them there). Needs
 EmoDB (the speech) and scikit-learn.
 """
@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import make_vad_set as vs  # noqa: E402
 
 from emotion_analytics import segmentation as seg  # noqa: E402
+from emotion_analytics import vad  # noqa: E402
 
 TRAIN_SPEAKERS = {"03", "08", "09", "10", "11"}
 
@@ -45,7 +46,7 @@ def _speaker(item) -> str:
     return Path(item.info.get("source", "")).name[:2]
 
 
-def windows(det: seg.SpeechDetector, items, group: str):
+def windows(det: vad.SpeechDetector, items, group: str):
     """``(features, speech, group, item index, kind)`` for every window of every item."""
     rows = []
     for i, it in enumerate(items):
@@ -65,17 +66,17 @@ def generated(seed: int, n: int = 240) -> list:
 
 
 def constants(weights: np.ndarray, bias: float, args) -> str:
-    """The ``_WEIGHTS`` and ``_BIAS`` lines for ``segmentation.py``."""
+    """The ``_WEIGHTS`` and ``_BIAS`` lines for ``vad.py``."""
     lines = [f"# fitted by scripts/fit_vad.py --threshold {args.threshold} --C {args.C}",
              "_WEIGHTS = np.array(["]
-    lines += [f"    {w:.6g},  # {name}" for name, w in zip(seg.FEATURE_NAMES, weights,
+    lines += [f"    {w:.6g},  # {name}" for name, w in zip(vad.FEATURE_NAMES, weights,
                                                             strict=True)]
     lines += ["])", f"_BIAS = {bias:.6g}"]
     return "\n".join(lines) + "\n"
 
 
 def _write(text: str) -> None:
-    path = Path(seg.__file__)
+    path = Path(vad.__file__)
     source = path.read_text()
     new, n = re.subn(r"(?m)^(# fitted by scripts/fit_vad\.py.*\n)?_WEIGHTS = np\.[^\n]*\n"
                      r"(?:    [^\n]*\n)*(?:\]\)\n)?_BIAS = [^\n]*\n", lambda m: text, source)
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--C", type=float, default=10.0)
     ap.add_argument("--write", action="store_true",
-                    help="write the constants into emotion_analytics/segmentation.py")
+                    help="write the constants into emotion_analytics/vad.py")
     args = ap.parse_args(argv)
     if not (args.emodb / "metadata.csv").exists():
         print(f"EmoDB not found at {args.emodb} (no metadata.csv): the detector is fitted on "
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    det = seg.SpeechDetector(vs.RATE)
+    det = vad.SpeechDetector(vs.RATE)
     items = vs.load_set(args.emodb, seed=0)
     train_items, held_items = [], []
     non_speech = 0
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
     X = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
     group = np.array([r[2] for r in rows])
-    gate = np.expm1(X[:, seg.FEATURE_NAMES.index("log_voiced")]) >= seg.MIN_VOICED_FRAMES - 0.5
+    gate = np.expm1(X[:, vad.FEATURE_NAMES.index("log_voiced")]) >= vad.MIN_VOICED_FRAMES - 0.5
     train = gate & np.char.startswith(group.astype(str), "train")
     scaler = StandardScaler().fit(X[train])
     model = LogisticRegression(C=args.C, max_iter=10000, class_weight="balanced")

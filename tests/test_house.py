@@ -201,7 +201,6 @@ def test_errors_are_defined_in_errors_py_and_no_tuple_is_named_like_one():
 NOT_YET_SPLIT = {
     "emotion_analytics.plotting",  # timeline, bars, heat map, dimension lines
     "emotion_analytics.audio",  # sources, decoding back-ends, streaming
-    "emotion_analytics.segmentation",  # windows, speech detection
 }
 
 
