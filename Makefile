@@ -26,10 +26,11 @@ notebook: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[notebook]"
 	$(BIN)/jupyter lab notebooks/04_widgets.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-## app: the widget app as a web page (Voila)
+## app: the widget app as a web page (Voila, on this machine only, nothing fetched from a CDN)
 app: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[notebook]"
-	$(BIN)/voila notebooks/04_widgets.ipynb
+	JUPYTER_PATH=$(CURDIR)/emotion_analytics/jupyter $(BIN)/voila notebooks/04_widgets.ipynb \
+		--template=emotion-app --Voila.ip=127.0.0.1
 
 ## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(BIN)/python

@@ -330,6 +330,7 @@ class EmotionApp:
             self.listen.png = tm.png
             self.listen.boxes = tm.boxes
             self.listen.plot_box = tm.plot_box
+            self.listen.lanes = tm.lanes
             self.listen.span = tm.span
             self.listen.dims_png = dimensions_png(table)
             self.listen.columns = columns

@@ -217,6 +217,7 @@ class ListenAlong(anywidget.AnyWidget):
     columns = t.List(t.Unicode()).tag(sync=True)
     boxes = t.List().tag(sync=True)
     plot_box = t.List(t.Float()).tag(sync=True)
+    lanes = t.List().tag(sync=True)
     span = t.Float(0.0).tag(sync=True)
     png = t.Bytes(b"").tag(sync=True)
     dims_png = t.Bytes(b"").tag(sync=True)

@@ -88,20 +88,23 @@ class TimelineMap(NamedTuple):
     """The timeline as PNG, and where things are on it (fractions of the image, from top left).
 
     ``boxes[i]`` is ``[x0, y0, x1, y1]`` of row ``i``'s bar (None for a row without times);
-    ``plot_box`` is the plotting area; ``span`` the seconds its width shows.
+    ``plot_box`` is the plotting area; ``span`` the seconds its width shows; ``lanes`` the
+    ``[y0, y1]`` band of each lane, top to bottom.
     """
 
     png: bytes
     boxes: list[list[float] | None]
     plot_box: list[float]
     span: float
+    lanes: list[list[float]]
 
 
-def _figure(df: pd.DataFrame, *, width: float, dpi: int, extra_rows: int = 0):
+def _figure(df: pd.DataFrame, *, width: float, dpi: int):
     from matplotlib.figure import Figure
 
     rows = df.groupby(_group(df), observed=True).ngroups if len(df) else 1
-    height = 1.2 + 0.45 * max(rows + extra_rows, 1)
+    labels = df["emotion"].nunique() if len(df) else 1
+    height = max(1.2 + 0.45 * max(rows, 1), 0.7 + 0.22 * labels)  # room for the legend
     fig = Figure(figsize=(width, min(height, 14.0)), dpi=dpi, layout="constrained")
     return fig, fig.subplots()
 
@@ -150,7 +153,7 @@ def timeline_map(df: pd.DataFrame, *, width: float = 9.0, dpi: int = 96) -> Time
     table = plotting._plottable(df)
     starts = table["start"].to_numpy(dtype=float)
     ends = table["end"].to_numpy(dtype=float)
-    _, lane_of_row, _ = plotting._lane_index(table, plotting._lane_columns(table, None))
+    lane_keys, lane_of_row, _ = plotting._lane_index(table, plotting._lane_columns(table, None))
     lows, heights = plotting._row_boxes(starts, ends, lane_of_row, 0.8)
     w, h = fig.bbox.width, fig.bbox.height
     boxes: list[list[float] | None] = [None] * len(table)
@@ -165,8 +168,12 @@ def timeline_map(df: pd.DataFrame, *, width: float = 9.0, dpi: int = 96) -> Time
             boxes[i] = [round(float(v), 5) for v in (x0, y0, x1, y1)]
     bb = ax.get_window_extent()
     plot_box = [bb.x0 / w, 1 - bb.y1 / h, bb.x1 / w, 1 - bb.y0 / h]
+    lanes = []
+    for k in range(len(lane_keys)):
+        ys = ax.transData.transform([[0.0, k - 0.5], [0.0, k + 0.5]])[:, 1]
+        lanes.append(sorted(round(float(1 - y / h), 5) for y in ys))
     return TimelineMap(png, boxes, [round(float(v), 5) for v in plot_box],
-                       float(ax.get_xlim()[1]))
+                       float(ax.get_xlim()[1]), lanes)
 
 
 def dimensions_png(df: pd.DataFrame, *, dimension: str = "arousal", width: float = 9.0,
@@ -186,7 +193,10 @@ def dimensions_png(df: pd.DataFrame, *, dimension: str = "arousal", width: float
     if dimension not in df.columns or not pd.to_numeric(df[dimension], errors="coerce").notna(
     ).any():
         return b""
-    fig, ax = _figure(df, width=width, dpi=dpi, extra_rows=2)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, 2.6), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
     df.emotion.dimension_timeline(dimension=dimension, ax=ax)
     return _png(fig, dpi)
 

@@ -1,27 +1,41 @@
 """The widgets notebook served as an app by Voila, used by a real headless Chromium.
 
-The test uploads a sample recording through the page's file chooser, presses Analyse and waits
-for the timeline image and the segment table to appear; the screenshot is kept in
-``test-artifacts/widgets_app.png``. It is skipped when Chromium, Playwright or Voila is missing
-(``.ci/run`` installs them). Set ``EMOTION_ANALYTICS_CHROMIUM`` to use another Chromium binary.
+Each test opens the app in a fresh page (a fresh kernel) of one Chromium launched with a fake
+microphone that plays ``data/conversation.wav``. Every request the page makes is checked: one to
+an address other than this machine (127.0.0.1, localhost) fails the test. Screenshots of each
+step are kept in ``test-artifacts/test_browser/<test>-<step>.png``.
+
+- a 40-minute WAV (the sample conversation repeated) goes through the chunked upload and gives
+  its table; clicking a row plays that segment (the audio element's time moves); each export
+  downloads;
+- a recording from the fake microphone gives a table.
+
+Skipped when Chromium, Playwright or Voila is missing (``.ci/run`` installs them). Set
+``EMOTION_ANALYTICS_CHROMIUM`` to use another Chromium binary.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "04_widgets.ipynb"
-ARTIFACTS = REPO / "test-artifacts"
+ARTIFACTS = REPO / "test-artifacts" / "test_browser"
+JUPYTER_DATA = REPO / "emotion_analytics" / "jupyter"
+LONG_MINUTES = 40
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -31,7 +45,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 pytestmark = pytest.mark.slow
 
@@ -51,22 +69,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def voila_url(tmp_path):
-    """Serve notebooks/04_widgets.ipynb with Voila on a free loopback port; yield its URL."""
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory):
+    """Serve notebooks/04_widgets.ipynb as `make app` does, on a free loopback port."""
     pytest.importorskip("voila", reason="Voila is not installed (pip install voila)")
+    pytest.importorskip("anywidget", reason="the widgets extra is not installed")
+    tmp = tmp_path_factory.mktemp("voila")
     port = _free_port()
-    log_path = tmp_path / "voila.log"
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "MPLBACKEND": "Agg"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(NOTEBOOK),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-    ]
+    log_path = tmp / "voila.log"
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "JUPYTER_PATH": str(JUPYTER_DATA),
+        "MPLBACKEND": "Agg",
+    }
+    cmd = [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
+           "--Voila.ip=127.0.0.1", "--template=emotion-app"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, cwd=NOTEBOOK.parent, env=env
@@ -93,59 +111,175 @@ def voila_url(tmp_path):
             proc.wait()
 
 
-def test_upload_run_and_see_timeline_and_table(voila_url, sample_dir, tmp_path):
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory, sample_dir):
+    """Headless Chromium (Debian's, through Playwright) with the sample call as microphone."""
     chromium = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    sample = sorted(sample_dir.glob("*.wav"))[0]
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "widgets_app.png"
-    shot.unlink(missing_ok=True)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    mic = sample_dir / "conversation.wav"
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
             executable_path=chromium,
             headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1300},
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={mic}"],
+            viewport={"width": 1280, "height": 1400},
+            accept_downloads=True,
+            permissions=["microphone"],
         )
         try:
-            page = browser.new_page()
-            # Nothing leaves this machine: icon fonts from a CDN are simply not loaded.
-            page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
-            page.set_default_timeout(90_000)
-            page.goto(voila_url)
-            app = page.locator(".emotion-app")
-            upload = app.locator(".widget-upload")
-            upload.wait_for()
-            # Before a run, the results are hidden.
-            assert not app.locator(".emotion-results").is_visible()
-
-            with page.expect_file_chooser() as chooser:
-                upload.click()
-            chooser.value.set_files(str(sample))
-            page.wait_for_selector(".emotion-app .widget-upload:has-text('(1)')")
-            app.locator("button:has-text('Analyse')").click()
-
-            table = app.locator("table.emotion-table")
-            table.wait_for()
-            page.wait_for_function(
-                "() => { const img = document.querySelector('.emotion-app img.emotion-timeline');"
-                " return img !== null && img.complete && img.naturalWidth > 100; }"
-            )
-            page.wait_for_selector(".emotion-app :text('Done:')")
-            rows = table.locator("tbody tr")
-            assert rows.count() > 0
-            assert sample.name in rows.first.inner_text()
-            header = table.locator("thead").inner_text()
-            for column in ("file", "start", "end", "emotion", "confidence"):
-                assert column in header
-            assert (
-                app.locator("a.emotion-download")
-                .get_attribute("href")
-                .startswith("data:text/csv;base64,")
-            )
-            assert not app.locator(".emotion-errors").count()
-            page.screenshot(path=str(shot), full_page=True)
+            yield context
         finally:
-            browser.close()
-    assert shot.stat().st_size > 10_000
+            context.close()
+
+
+@pytest.fixture
+def page(browser, voila_url, request):
+    """A fresh app page; the test fails if the page asks anything of a non-loopback address."""
+    outside: list[str] = []
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and (
+            host not in LOOPBACK
+        ):
+            outside.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page = browser.new_page()
+    page.route("**/*", guard)
+    page.set_default_timeout(120_000)
+    page.goto(voila_url)
+    page.locator(".emotion-app .emotion-audio-input .emotion-pick").wait_for()
+    page.step = _stepper(page, request.node.name)
+    try:
+        yield page
+    finally:
+        page.close()
+    assert outside == [], f"the app asked the network for {outside}"
+
+
+def _stepper(page, test_name: str):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{test_name}-*.png"):
+        old.unlink()
+    counter = iter(range(1, 100))
+
+    def step(name: str) -> Path:
+        path = ARTIFACTS / f"{test_name}-{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return step
+
+
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory, sample_dir) -> Path:
+    """A 40-minute 16 kHz mono WAV: the sample conversation over and over (77 MB)."""
+    x, sr = sf.read(sample_dir / "conversation.wav", dtype="int16")
+    reps = int(np.ceil(LONG_MINUTES * 60 * sr / len(x)))
+    path = tmp_path_factory.mktemp("long") / "long call.wav"
+    sf.write(path, np.tile(x, reps)[: LONG_MINUTES * 60 * sr], sr, subtype="PCM_16")
+    return path
+
+
+def _analyse(page):
+    app = page.locator(".emotion-app")
+    app.locator("button:has-text('Analyse')").click()
+    page.wait_for_selector(".emotion-app .emotion-status:has-text('Done:')", timeout=300_000)
+    table = app.locator("table.emotion-table")
+    table.wait_for()
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.emotion-app img.emotion-timeline');"
+        " return img !== null && img.complete && img.naturalWidth > 100; }"
+    )
+    return table
+
+
+def test_long_upload_table_listen_and_exports(page, long_wav, tmp_path):
+    app = page.locator(".emotion-app")
+    assert not app.locator(".emotion-results").is_visible()  # nothing before a run
+    page.step("empty")
+
+    with page.expect_file_chooser() as chooser:
+        app.locator(".emotion-audio-input .emotion-pick").click()
+    chooser.value.set_files(str(long_wav))
+    page.wait_for_selector(".emotion-app .emotion-file-ready", timeout=300_000)
+    assert "76.8 MB" in app.locator(".emotion-file-ready").inner_text()
+    page.step("uploaded")
+
+    table = _analyse(page)
+    page.step("analysed")
+    rows = table.locator("tbody tr")
+    assert rows.count() > 500  # 40 minutes of speech in 3-s windows
+    assert long_wav.name in rows.first.inner_text()
+    header = table.locator("thead").inner_text()
+    for column in ("file", "start", "end", "emotion", "confidence"):
+        assert column in header
+    assert not app.locator(".emotion-errors").count()
+    status = app.locator(".emotion-status").inner_text()
+    assert "1 file(s)" in status and "Failed" not in status
+
+    # hover a segment of the timeline: its emotion, confidence and probabilities
+    app.locator(".emotion-lane").first.hover()
+    tip = page.locator(".emotion-tooltip")
+    tip.wait_for(state="visible")
+    assert "confidence" in tip.inner_text() and "%" in tip.inner_text()
+    page.step("hover")
+
+    # click a row: the player seeks to that segment and plays it
+    row = rows.nth(10)
+    start = float(row.locator("td").nth(3).inner_text())
+    row.click()
+    page.wait_for_function(
+        "s => { const a = document.querySelector('.emotion-app audio.emotion-audio');"
+        " return a && !a.paused && a.currentTime > s + 0.2; }", arg=start
+    )
+    now = page.evaluate("document.querySelector('.emotion-app audio.emotion-audio').currentTime")
+    assert start <= now < start + 3.5
+    page.step("playing")
+
+    # each export downloads, and holds what it says
+    got = {}
+    for link in app.locator("a.emotion-download").all():
+        kind = link.get_attribute("data-kind")
+        with page.expect_download() as download:
+            link.click()
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
+        got[kind] = path
+    assert sorted(got) == ["csv", "json", "parquet", "png", "rttm"]
+    n = rows.count()
+    assert len(pd.read_csv(got["csv"])) == n
+    assert len(pd.read_parquet(got["parquet"])) == n
+    assert len(json.loads(got["json"].read_text())) == n
+    assert len(got["rttm"].read_text().splitlines()) == n
+    assert got["png"].read_bytes()[:4] == b"\x89PNG"
+    import emotion_analytics as ea
+
+    back = ea.to_frame(json.loads(got["json"].read_text()), file=long_wav.name)
+    assert back["emotion"].tolist() == pd.read_csv(got["csv"])["emotion"].tolist()
+    page.step("exported")
+
+
+def test_record_from_the_microphone(page):
+    app = page.locator(".emotion-app")
+    record = app.locator(".emotion-record")
+    record.click()
+    page.wait_for_selector(".emotion-app .emotion-record:has-text('Stop (0:06)')", timeout=30_000)
+    page.step("recording")
+    record.click()
+    page.wait_for_selector(".emotion-app .emotion-file-ready", timeout=60_000)
+    name = app.locator(".emotion-file-ready b").inner_text()
+    assert name.startswith("recording-") and name.endswith(".wav")
+    page.step("recorded")
+    table = _analyse(page)
+    rows = table.locator("tbody tr")
+    assert rows.count() >= 1
+    assert name in rows.first.inner_text()
+    ends = [float(r.locator("td").nth(4).inner_text()) for r in rows.all()]
+    assert 4.0 <= max(ends) <= 9.0  # about the six seconds recorded
+    page.step("analysed")

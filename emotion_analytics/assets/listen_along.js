@@ -181,12 +181,12 @@ function render({ model, el }) {
   function select(i) {
     if (selected !== null) {
       tableBox.querySelector(`tr[data-i="${selected}"]`)?.classList.remove("emotion-selected");
-      spots.querySelector(`div[data-i="${selected}"]`)?.classList.remove("emotion-selected");
     }
     selected = i;
     const row = tableBox.querySelector(`tr[data-i="${i}"]`);
     row?.classList.add("emotion-selected");
-    spots.querySelector(`div[data-i="${i}"]`)?.classList.add("emotion-selected");
+    row?.scrollIntoView({ block: "nearest" });
+    place(chosen, i);
   }
 
   function drawImage(target, key) {
@@ -201,24 +201,62 @@ function render({ model, el }) {
     target.style.display = "block";
   }
 
+  // The segment under the pointer: in its lane's band, the nearest in time within a few pixels
+  // (a 3-s segment of a 2-hour call is narrower than a pixel).
+  function hit(event) {
+    const r = img.getBoundingClientRect();
+    if (!r.width || !r.height) return null;
+    const fx = (event.clientX - r.left) / r.width;
+    const fy = (event.clientY - r.top) / r.height;
+    const tolerance = 6 / r.width;
+    let best = null;
+    let bestD = Infinity;
+    model.get("boxes").forEach((b, i) => {
+      if (!b || fy < b[1] || fy > b[3]) return;
+      const d = fx < b[0] ? b[0] - fx : fx > b[2] ? fx - b[2] : 0;
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    return bestD <= tolerance ? best : null;
+  }
+  function place(div, i) {
+    const b = i === null ? null : model.get("boxes")[i];
+    if (!b) { div.style.display = "none"; return; }
+    Object.assign(div.style, {
+      display: "block", left: `${100 * b[0]}%`, top: `${100 * b[1]}%`,
+      width: `max(2px, ${100 * (b[2] - b[0])}%)`, height: `${100 * (b[3] - b[1])}%`,
+    });
+  }
+  const hover = document.createElement("div");
+  hover.className = "emotion-spot";
+  const chosen = document.createElement("div");
+  chosen.className = "emotion-spot emotion-selected";
+  for (const d of [hover, chosen]) {
+    Object.assign(d.style, { position: "absolute", display: "none", pointerEvents: "none" });
+  }
+  figure.onmousemove = (e) => {
+    const i = hit(e);
+    place(hover, i);
+    figure.style.cursor = i === null ? "default" : "pointer";
+    if (i === null) hideTip(); else showTip(e, i);
+  };
+  figure.onmouseleave = () => { place(hover, null); hideTip(); };
+  figure.onclick = (e) => { const i = hit(e); if (i !== null) play(i); };
+
   function drawSpots() {
     spots.replaceChildren();
-    const boxes = model.get("boxes");
-    boxes.forEach((b, i) => {
-      if (!b) return;
-      const d = document.createElement("div");
-      d.className = "emotion-spot";
-      d.dataset.i = i;
-      Object.assign(d.style, {
-        position: "absolute", left: `${100 * b[0]}%`, top: `${100 * b[1]}%`,
-        width: `${Math.max(100 * (b[2] - b[0]), 0.15)}%`, height: `${100 * (b[3] - b[1])}%`,
-        cursor: "pointer",
+    const box = model.get("plot_box");
+    for (const [y0, y1] of model.get("lanes")) {
+      const lane = document.createElement("div");
+      lane.className = "emotion-lane";
+      Object.assign(lane.style, {
+        position: "absolute", left: `${100 * box[0]}%`, width: `${100 * (box[2] - box[0])}%`,
+        top: `${100 * y0}%`, height: `${100 * (y1 - y0)}%`,
       });
-      d.onmousemove = (e) => showTip(e, i);
-      d.onmouseleave = hideTip;
-      d.onclick = () => play(i);
-      spots.append(d);
-    });
+      spots.append(lane);
+    }
+    spots.append(hover, chosen);
+    place(hover, null);
+    place(chosen, selected);
   }
 
   function drawTable() {
@@ -247,6 +285,7 @@ function render({ model, el }) {
     });
     tableBox.replaceChildren(table);
     selected = null;
+    place(chosen, null);
   }
 
   function drawAll() {
@@ -269,6 +308,7 @@ function render({ model, el }) {
   model.on("change:png", () => drawImage(img, "png"));
   model.on("change:dims_png", () => drawImage(dims, "dims_png"));
   model.on("change:boxes", drawSpots);
+  model.on("change:lanes", drawSpots);
   drawAll();
   return () => {
     model.off("msg:custom", onMessage);
