@@ -321,9 +321,10 @@ class EmotionApp:
         tm = timeline_map(table)
         segments, columns = player_segments(table)
         sources = {}
+        shown = set(table["file"].astype(str))
         for f in self.audio.files:
             path = self.audio.path_of(f["token"])
-            if f["state"] == "ready" and path is not None:
+            if f["state"] == "ready" and path is not None and f["label"] in shown:
                 sources[f["label"]] = f["token"]
                 self.listen.audio_paths[f["token"]] = path
         with self.listen.hold_sync():

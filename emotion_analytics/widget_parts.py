@@ -15,11 +15,11 @@ protocol is written at the top of each ``.js`` file. Both need the ``widgets`` e
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -89,7 +89,7 @@ class AudioInput(anywidget.AnyWidget):
         """Add files from the kernel's disk, as if the user had picked them (not copied)."""
         for p in paths:
             p = Path(p)
-            token = f"disk-{len(self._paths)}-{os.getpid()}-{id(p)}"
+            token = f"disk-{uuid.uuid4().hex}"
             self._paths[token] = p
             self._set(token, name=p.name, size=p.stat().st_size, received=p.stat().st_size,
                       state="ready", message="")

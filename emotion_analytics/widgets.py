@@ -406,7 +406,7 @@ def friendly_message(exc: Exception) -> str:
 
     message = re.sub(r"^<\d+ bytes>: ", "", str(exc))
     message = re.sub(r"""\bb(['"])(.*?)\1""", lambda m: '"' + m.group(2) + '"', message)
-    unreachable = re.match(r"^no answer from (\S+?)(?: after \d+ tries)?:", message)
+    unreachable = re.match(r"^no answer from (\S+?)(?: after \d+ tries)?:(?:\s|$)", message)
     if unreachable:
         url = unreachable.group(1)
         low = message.lower()

@@ -1,24 +1,32 @@
-"""The widget app: its plain functions, and the real ipywidgets objects driven in-process."""
+"""The widget app: its plain functions, and the real widget objects driven in-process.
+
+The browser side (upload in chunks, microphone, player) is tested in tests/test_browser.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 import emotion_analytics as ea
 from emotion_analytics import schema
 from emotion_analytics import widgets as w
 
 pytest.importorskip("ipywidgets")
+pytest.importorskip("anywidget")
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +84,7 @@ def test_make_engine_explains_bad_settings(engine, base_url, api_key, says):
 def test_analyse_uploads_keeps_good_files_and_names_bad_ones(mono):
     calls = []
     uploads = upload_value(mono, extra=[("notes.txt", b"not audio at all"), ("empty.wav", b"")])
-    table, errors = w.analyse_uploads(
-        uploads, progress=lambda done, total, name: calls.append((done, total, name))
-    )
+    table, errors = w.analyse_uploads(uploads, progress=calls.append)
     schema.validate(table)
     assert len(table) > 0
     assert table["file"].unique().tolist() == [mono.name]
@@ -86,13 +92,84 @@ def test_analyse_uploads_keeps_good_files_and_names_bad_ones(mono):
     assert [e.file for e in errors] == ["notes.txt", "empty.wav"]
     assert all(e.message for e in errors)
     assert "empty" in errors[1].message
-    assert calls == [(0, 3, mono.name), (1, 3, "notes.txt"), (2, 3, "empty.wav"), (3, 3, "")]
+    starts = [(p.index, p.n_files, p.name) for p in calls if p.seconds == 0 and p.total != p.total]
+    assert starts == [(0, 3, mono.name), (1, 3, "notes.txt"), (2, 3, "empty.wav"), (3, 3, "")]
+    assert "b'" not in errors[0].message  # no Python reprs in what people read
+    assert calls[-1].fraction == 1.0
 
 
 def test_analyse_uploads_accepts_paths_and_pairs_alike(mono):
     by_path, _ = w.analyse_uploads([mono])
     by_pair, _ = w.analyse_uploads([(mono.name, mono.read_bytes())])
     pd.testing.assert_frame_equal(by_path, by_pair)
+
+
+def test_same_name_uploads_stay_separate_files(mono, sample_dir):
+    short = (sample_dir / "conversation.wav").read_bytes()
+    x, sr = sf.read(mono, dtype="int16")
+    buf = io.BytesIO()
+    sf.write(buf, x[: 10 * sr], sr, format="WAV", subtype="PCM_16")
+    table, errors = w.analyse_uploads([("call.wav", short), ("call.wav", buf.getvalue())])
+    assert errors == []
+    assert table["file"].unique().tolist() == ["call.wav", "call.wav (2)"]
+    ends = table.groupby("file", observed=True)["end"].max()
+    assert ends["call.wav"] > 30 and ends["call.wav (2)"] <= 10.5
+
+
+@pytest.fixture(scope="module")
+def three_minutes(tmp_path_factory, mono):
+    """The sample conversation four times over: 164 s, three blocks of the embedded model."""
+    x, sr = sf.read(mono, dtype="int16")
+    path = tmp_path_factory.mktemp("long") / "three.wav"
+    sf.write(path, np.tile(x, 4), sr, subtype="PCM_16")
+    return path
+
+
+def test_progress_counts_seconds_inside_a_file(three_minutes):
+    seen = []
+    table, errors = w.analyse_uploads([three_minutes], progress=seen.append)
+    assert errors == [] and len(table)
+    inside = [p for p in seen if p.name and p.seconds > 0]
+    assert len(inside) >= 3
+    seconds = [p.seconds for p in inside]
+    assert seconds == sorted(seconds) and seconds[-1] == pytest.approx(inside[-1].total, abs=0.1)
+    assert 0 < inside[0].fraction < 1
+
+
+def test_cancel_stops_inside_a_file_and_keeps_the_files_done(mono, three_minutes):
+    cancel = threading.Event()
+
+    def progress(p):
+        if p.name == three_minutes.name and p.seconds > 0:
+            cancel.set()  # the user presses Cancel during the long file
+
+    with pytest.raises(w.AnalysisCancelled) as stop:
+        w.analyse_uploads([mono, three_minutes, mono], progress=progress, cancel=cancel)
+    assert stop.value.table["file"].unique().tolist() == [mono.name]
+    assert stop.value.errors == []
+
+
+def test_rttm_turns_give_the_speakers(mono, sample_dir):
+    turns = w.read_turns([sample_dir / "conversation.rttm"])
+    table, errors = w.analyse_uploads([mono], turns=turns)
+    assert errors == []
+    assert set(table["speaker"].dropna()) == set(turns["speaker"])
+    renamed = w.rename_speakers(table, {"agent": "Agent Smith", "customer": ""})
+    assert set(renamed["speaker"].dropna()) == {"Agent Smith", "customer"}
+    assert len(renamed) == len(table)
+
+
+def test_rttm_that_is_not_rttm_is_named():
+    with pytest.raises(w.AppInputError, match="notes.rttm"):
+        w.read_turns([("notes.rttm", b"these are my notes\nabout the call\n")])
+
+
+def test_unreachable_server_says_to_start_it(mono):
+    port = _free_port()
+    _, errors = w.analyse_uploads([mono], engine="server", base_url=f"http://127.0.0.1:{port}")
+    message = errors[0].message
+    assert "emotion-analytics serve" in message and f"127.0.0.1:{port}" in message
+    assert "HTTPConnectionPool" not in message and "Errno" not in message
 
 
 def test_analyse_uploads_refuses_what_is_not_an_upload():
@@ -145,6 +222,46 @@ def test_table_html_lists_every_segment(table):
     assert w.table_html(table, max_rows=1).count("</tr>") == 2
 
 
+def test_exports_hold_the_table(table):
+    out = w.exports(table)
+    assert sorted(out) == ["csv", "json", "parquet", "png", "rttm"]
+    back = pd.read_parquet(io.BytesIO(out["parquet"].data))
+    assert back["emotion"].astype(str).tolist() == table["emotion"].astype(str).tolist()
+    answer = json.loads(out["json"].data)
+    assert ea.to_frame(answer, file="x")["start"].tolist() == table["start"].tolist()
+    assert len(out["rttm"].data.decode().splitlines()) == len(table)
+    links = w.export_links(table)
+    assert links.count('class="emotion-download"') == 5
+    for kind, export in out.items():
+        assert f'data-kind="{kind}"' in links and f'download="{export.filename}"' in links
+
+
+def test_timeline_map_boxes_sit_on_their_segments(table):
+    m = w.timeline_map(table)
+    assert len(m.boxes) == len(table) and len(m.lanes) == 1
+    x0, _, x1, _ = m.plot_box
+    for (start, end), box in zip(table[["start", "end"]].to_numpy(), m.boxes, strict=True):
+        assert box[0] == pytest.approx(x0 + (x1 - x0) * start / m.span, abs=1e-3)
+        assert box[2] == pytest.approx(x0 + (x1 - x0) * end / m.span, abs=1e-3)
+        assert m.lanes[0][0] <= box[1] < box[3] <= m.lanes[0][1]
+
+
+def test_overlapping_segments_get_their_own_sub_lane():
+    df = ea.to_frame([{"emotion": "happy", "start": 0, "end": 4, "speaker_id": "A"},
+                      {"emotion": "sad", "start": 2, "end": 6, "speaker_id": "A"},
+                      {"emotion": "sad", "start": 5, "end": 8, "speaker_id": "A"}], file="c")
+    boxes = w.timeline_map(df).boxes
+    assert boxes[0][3] <= boxes[1][1] + 1e-6  # the second is below the first, not hidden
+    assert boxes[2][1] == pytest.approx(boxes[0][1])  # the third reuses the first sub-lane
+
+
+def test_player_segments_are_plain_json(table):
+    segments, columns = w.player_segments(table)
+    json.dumps(segments, allow_nan=False)
+    assert len(segments) == len(table) and "emotion" in columns
+    assert sum(segments[0]["probs"].values()) == pytest.approx(1.0, abs=0.01)
+
+
 def test_timeline_png_is_an_image(table):
     image = matplotlib.image.imread(io.BytesIO(w.timeline_png(table)), format="png")
     height, width = image.shape[:2]
@@ -169,37 +286,119 @@ def test_app_shows_remote_fields_only_for_remote_engines():
     assert app.remote_box.layout.display == "none"
 
 
-def test_app_upload_click_shows_table_timeline_summary_and_download(mono):
+def test_app_run_shows_player_timeline_summary_and_exports(mono, tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEfmt garbage")
     app = w.EmotionApp()
     assert app.results.layout.display == "none"
-    app.upload.value = upload_value(mono, extra=[("broken.wav", b"RIFF....WAVEfmt garbage")])
-    app.run_button.click()
+    app.add_files([mono, broken])
+    app.run_button.click()  # runs in a thread, as in the browser
+    app.wait(120)
     assert app.result is not None and len(app.result) > 0
     assert app.results.layout.display != "none"
-    assert app.timeline.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert mono.name in app.table.value and "emotion-table" in app.table.value
+    assert app.listen.png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(app.listen.segments) == len(app.result) == len(app.listen.boxes)
+    assert app.listen.sources == {mono.name: app.audio.files[0]["token"]}
     assert "total" in app.per_speaker.value and mono.name in app.per_speaker.value
-    assert "data:text/csv;base64," in app.download.value
+    assert app.downloads.value.count("emotion-download") == 5
     assert "broken.wav" in app.message.value and "emotion-errors" in app.message.value
-    assert app.progress.value == app.progress.max == 2
-    assert "1 file(s)" in app.status.value
+    assert "Done: 1 file(s)" in app.status.value and "Failed: broken.wav" in app.status.value
+    assert app.progress.value == 1.0
+    assert not app.run_button.disabled and app.cancel_button.disabled
+
+
+def test_each_run_clears_the_last(mono, tmp_path):
+    app = w.EmotionApp()
+    app.add_files([mono])
+    assert app.run() is not None
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    app.audio.clear()
+    app.add_files([broken])
+    assert app.run() is None
+    assert app.result is None and app.results.layout.display == "none"
+    assert "broken.wav" in app.message.value and "Failed: broken.wav" in app.status.value
+    app.audio.clear()
+    app.add_files([mono])
+    app.run()
+    assert app.message.value == "" and "Failed" not in app.status.value
+
+
+def test_app_rttm_turns_and_renaming(mono, sample_dir):
+    app = w.EmotionApp()
+    app.add_files([mono])
+    app.add_turns([sample_dir / "conversation.rttm"])
+    app.run()
+    assert set(app.result["speaker"].dropna()) == {"agent", "customer"}
+    assert [t.description for t in app.names.children] == ["agent", "customer"]
+    app.names.children[0].value = "Ann (agent)"
+    app.apply_names.click()
+    assert set(app.result["speaker"].dropna()) == {"Ann (agent)", "customer"}
+    assert "Ann (agent)" in app.per_speaker.value
+    assert {s["speaker"] for s in app.listen.segments} == {"Ann (agent)", "customer"}
+    assert "Ann (agent)" in base64.b64decode(
+        app.downloads.value.split("data:text/csv;base64,", 1)[1].split('"', 1)[0]).decode()
+
+
+def test_app_stereo_with_turns_says_what_to_choose(stereo, sample_dir):
+    app = w.EmotionApp()
+    app.add_files([stereo])
+    app.add_turns([sample_dir / "call_stereo.rttm"])
+    app.speakers_per_channel.value = True
+    assert app.run() is None
+    assert "stereo box" in app.message.value and "Nothing analysed" in app.status.value
+
+
+def test_app_cancel_button_stops_the_run(three_minutes):
+    app = w.EmotionApp()
+    app.add_files([three_minutes])
+    seen = threading.Event()
+    app.progress.observe(lambda change: seen.set() if 0 < change["new"] < 1 else None, "value")
+    app.run_button.click()
+    assert seen.wait(120)
+    app.cancel_button.click()
+    app.wait(120)
+    assert app.status.value.startswith("Cancelled") and app.result is None
     assert not app.run_button.disabled
 
 
-def test_app_without_files_says_what_to_do():
-    app = w.app()
-    app.run_button.click()
-    assert "No file chosen" in app.message.value
-    assert app.result is None
+# -- the chunked audio input, driven through its message protocol ------------------------------
+def _send_file(box, token, name, data, chunk=7):
+    box._on_msg(box, {"type": "begin", "token": token, "name": name, "size": len(data)}, [])
+    for offset in range(0, len(data), chunk):
+        box._on_msg(box, {"type": "chunk", "token": token, "offset": offset},
+                    [memoryview(data[offset:offset + chunk])])
+    box._on_msg(box, {"type": "end", "token": token}, [])
 
 
-def test_app_hosted_without_key_says_so(mono):
-    app = w.app(engine="hosted")
-    app.upload.value = upload_value(mono)
-    app.run_button.click()
-    assert "API key" in app.message.value and "emotion-errors" in app.message.value
-    assert app.result is None
-    assert app.results.layout.display == "none"
+def test_audio_input_reassembles_chunks_and_keeps_same_names_apart():
+    from emotion_analytics.widget_parts import AudioInput
+
+    box = AudioInput()
+    _send_file(box, "t1", "a.wav", b"first file, in pieces")
+    _send_file(box, "t2", "a.wav", b"second")
+    ups = box.uploads()
+    assert [u.label for u in ups] == ["a.wav", "a.wav (2)"]
+    assert [u.path.read_bytes() for u in ups] == [b"first file, in pieces", b"second"]
+    box._on_msg(box, {"type": "remove", "token": "t1"}, [])
+    assert not ups[0].path.exists() and [u.label for u in box.uploads()] == ["a.wav (2)"]
+    box.close()
+    assert not ups[1].path.exists()
+
+
+def test_audio_input_refuses_too_big_and_broken_uploads_with_a_message():
+    from emotion_analytics.widget_parts import AudioInput
+
+    box = AudioInput(max_bytes=10)
+    box._on_msg(box, {"type": "begin", "token": "big", "name": "long.wav", "size": 11}, [])
+    entry = box.files[0]
+    assert entry["state"] == "refused" and "limit" in entry["message"]
+    box.max_bytes = 100
+    box._on_msg(box, {"type": "begin", "token": "gap", "name": "b.wav", "size": 8}, [])
+    box._on_msg(box, {"type": "chunk", "token": "gap", "offset": 4}, [b"5678"])
+    assert box.files[1]["state"] == "refused" and "again" in box.files[1]["message"]
+    assert box.uploads() == []
+    box.close()
 
 
 def _free_port() -> int:
@@ -251,8 +450,8 @@ def server(tmp_path_factory):
 
 def test_app_with_our_server_matches_the_embedded_model(server, mono, table):
     app = w.app(engine="server", base_url=server, api_key="widget-key")
-    app.upload.value = upload_value(mono)
-    app.run_button.click()
+    app.add_files([mono])
+    app.run()
     assert app.message.value == ""
     assert app.result is not None
     assert app.result["emotion"].tolist() == table["emotion"].tolist()
@@ -260,7 +459,7 @@ def test_app_with_our_server_matches_the_embedded_model(server, mono, table):
 
 def test_app_with_a_wrong_key_names_the_file_and_the_key(server, mono):
     app = w.app(engine="server", base_url=server, api_key="wrong")
-    app.upload.value = upload_value(mono)
-    app.run_button.click()
+    app.add_files([mono])
+    app.run()
     assert mono.name in app.message.value and "key" in app.message.value.lower()
     assert app.result is None
