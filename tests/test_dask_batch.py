@@ -37,3 +37,15 @@ def test_recognise_accepts_a_scheduler_address(client, sample_dir):
     address = client.scheduler.address
     df = ea.recognise([sample_dir / "conversation.wav"], scheduler=address)
     assert len(df) and (df["file"] == str(sample_dir / "conversation.wav")).all()
+
+
+def test_workers_write_parts_and_the_client_only_the_manifest(client, sample_dir, tmp_path):
+    files = [sample_dir / "call_stereo.ogg", sample_dir / "conversation.wav"]  # read_results' order
+    out = tmp_path / "out"
+    result = analyze_files(files, scheduler=client, output=out)
+    assert result.table is None and sorted(result.done) == sorted(str(f) for f in files)
+    expected = analyze_files(files).table
+    got = ea.read_results(out)
+    pd.testing.assert_frame_equal(got, expected, check_categorical=False, check_like=True)
+    again = analyze_files(files, scheduler=client, output=out)
+    assert again.done == [] and again.skipped == [str(f) for f in files]
