@@ -191,6 +191,12 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def _check_output_folder(path: str) -> None:
+    from ..storage import is_url
+
+    if is_url(path):
+        raise EmotionAnalyticsError(
+            f"-o {path}: results are written to a folder the workers share (a local path or a "
+            "mounted bucket), not to a URL")
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
