@@ -94,9 +94,9 @@ class EmotionAccessor:
         """
         import html
 
-        from .schema import dimension_columns, normalise
+        from .schema import dimension_columns, normalize
 
-        df = self._df if "file" in self._df.columns else normalise(self._df)
+        df = self._df if "file" in self._df.columns else normalize(self._df)
         n_files = int(df["file"].nunique())
         speakers = df["speaker"].dropna().astype(str).unique().tolist() if "speaker" in df else []
         seconds = df.emotion.durations(by=None) if len(df) else pd.DataFrame()

@@ -411,7 +411,7 @@ def _run_dask(tasks, engine, settings, options, scheduler, progress, sink):
 def _collect(results, engine) -> BatchResult:
     import pandas as pd
 
-    from .schema import PROB_PREFIX, empty_frame, normalise
+    from .schema import PROB_PREFIX, empty_frame, normalize
 
     tables = [t for _, t, _ in results if t is not None]
     failures = {name: err for name, _, err in results if err is not None}
@@ -422,7 +422,7 @@ def _collect(results, engine) -> BatchResult:
         return BatchResult(tables[0], failures)
     if len(non_empty) == 1:
         return BatchResult(non_empty[0], failures)
-    table = normalise(pd.concat(non_empty, ignore_index=True))
+    table = normalize(pd.concat(non_empty, ignore_index=True))
     probs = list(dict.fromkeys(c for t in non_empty for c in t.columns
                                if c.startswith(PROB_PREFIX)))
     table = table[[c for c in table.columns if c not in probs] + probs]

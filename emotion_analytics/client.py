@@ -367,7 +367,7 @@ class EmotionClient:
         from tqdm.auto import tqdm
 
         from .responses import to_frame
-        from .schema import empty_frame, normalise
+        from .schema import empty_frame, normalize
 
         paths = [os.fspath(p) for p in paths]
         answers: dict[str, Any] = {}
@@ -385,7 +385,7 @@ class EmotionClient:
                 bar.update(1)
         frames = [to_frame(answers[p][0], file=p, clip_duration=answers[p][1])
                   for p in paths if p in answers]
-        df = normalise(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
+        df = normalize(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
         df.attrs["failures"] = failures
         if failures:
             first = next(iter(failures.items()))

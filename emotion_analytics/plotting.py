@@ -736,14 +736,14 @@ def _plottable(df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise BadResponseError(
             f"not a segment table: missing column(s) {missing}; turn a DataFrame into one with "
-            "emotion_analytics.schema.normalise(df), or an API answer with "
+            "emotion_analytics.schema.normalize(df), or an API answer with "
             "emotion_analytics.to_frame(answer)"
         )
     table = df
     if any(c not in table.columns for c in ("file", "emotion", "duration", "speaker")):
-        from .schema import normalise
+        from .schema import normalize
 
-        table = normalise(table)
+        table = normalize(table)
     no_end = np.flatnonzero(np.isnan(table["end"].to_numpy(dtype=float)))
     if no_end.size:
         raise BadResponseError(

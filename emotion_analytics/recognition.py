@@ -27,7 +27,7 @@ from .audio import AudioSource, AudioStream, stream
 from .engines.base import Engine
 from .errors import BadAudioError, EmotionAnalyticsError, UsageError
 from .responses import to_frame, to_response
-from .schema import PROB_PREFIX, empty_frame, normalise
+from .schema import PROB_PREFIX, empty_frame, normalize
 from .segmentation import WindowCutter, segment_blocks
 from .speaker_windows import (
     SpeakerAnswers,
@@ -426,7 +426,7 @@ def _table(segments: list[list[dict]], speakers: list[str | None], *, name: str,
 
             df = relabel_table(df, relabel)
         return df
-    df = normalise(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
+    df = normalize(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
     for col in prob_cols:  # every class has a column, in the engine's label order
         if col not in df.columns:
             df[col] = np.where(df["emotion"].notna(), 0.0, np.nan)

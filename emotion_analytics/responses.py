@@ -40,7 +40,7 @@ from .schema import (
     PROB_PREFIX,
     dimension_columns,
     empty_frame,
-    normalise,
+    normalize,
     prob_columns,
 )
 
@@ -127,7 +127,7 @@ def to_frame(
         df["file"] = df["file"].astype(object).where(df["file"].notna(), "answer")
     if labels is not None:
         df["emotion"] = _map_labels(df["emotion"], labels)
-    df = normalise(df)
+    df = normalize(df)
     probs = prob_columns(df)
     if probs:  # a class absent from one answer has probability 0 there, not "unknown"
         present = df[probs].notna().any(axis=1)
@@ -164,7 +164,7 @@ def to_response(df: pd.DataFrame, *, extras: bool = True) -> list[dict] | dict[s
     [{'emotion': 'joy', 'start': 0.0, 'end': 3.0, 'arousal': 0.75}]
     """
     if "file" not in df.columns:
-        df = normalise(df)
+        df = normalize(df)
     files = df["file"].astype(object)
     keys = list(dict.fromkeys(files[files.notna()]))
     probs = prob_columns(df) if extras else []

@@ -193,7 +193,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
     --------
     See `emotion_analytics.results`.
     """
-    from .schema import PROB_PREFIX, empty_frame, normalise
+    from .schema import PROB_PREFIX, empty_frame, normalize
 
     manifest = _existing(folder)
     done = sorted((e for e in manifest.entries().values()
@@ -214,7 +214,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
         if not parts:
             return dd.from_pandas(empty_frame(), npartitions=1)
         lazy = dd.read_parquet(parts)
-        meta = normalise(lazy._meta.astype({c: object for c in _TEXT if c in lazy.columns}))
+        meta = normalize(lazy._meta.astype({c: object for c in _TEXT if c in lazy.columns}))
         return lazy.map_partitions(_from_part, meta=meta)
     if not parts:
         return empty_frame()
@@ -232,9 +232,9 @@ _TEXT = ("file", "speaker", "emotion")
 
 def _from_part(table: pd.DataFrame) -> pd.DataFrame:
     """A part (or several) as the segment table: text columns back to categories."""
-    from .schema import normalise
+    from .schema import normalize
 
-    return normalise(table.astype({c: object for c in _TEXT if c in table.columns}))
+    return normalize(table.astype({c: object for c in _TEXT if c in table.columns}))
 
 
 def _existing(folder: str | os.PathLike) -> Manifest:

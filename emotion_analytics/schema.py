@@ -32,8 +32,9 @@ or ``channels="speakers"``): True where the row's probabilities used the speaker
 statistics (speaker adaptation, ``adapt=``), False where the window was read alone. Read back
 from CSV it is bool again (nullable ``boolean`` where some rows have no value).
 
-A hand-made table without a ``file`` column is one recording: `normalise` names it
-`UNNAMED_FILE`.
+A hand-made table without a ``file`` column is one recording: `normalize` names it
+`UNNAMED_FILE`. ``normalise`` is an alias of `normalize` (its former name: code identifiers take
+the spelling of the fixed public names, ``normalize=`` and ``analyze``).
 
 Because ``df.emotion`` is the accessor, the label column is reached as ``df["emotion"]``.
 """
@@ -55,6 +56,7 @@ __all__ = [
     "check_dimension",
     "dimension_columns",
     "empty_frame",
+    "normalize",
     "normalise",
     "validate",
     "prob_columns",
@@ -127,7 +129,7 @@ def _as_category(values: pd.Series) -> pd.Series:
 
 
 def _id_to_str(value: object) -> str:
-    """Speaker and file ids arrive as strings or ints: normalise to strings (3 and 3.0 -> '3')."""
+    """Speaker and file ids arrive as strings or ints: normalize to strings (3 and 3.0 -> '3')."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
@@ -142,10 +144,10 @@ def empty_frame(extra: Iterable[str] = ()) -> pd.DataFrame:
     df = pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
     for c in extra:
         df[c] = pd.Series(dtype="float64")
-    return normalise(df)
+    return normalize(df)
 
 
-def normalise(df: pd.DataFrame) -> pd.DataFrame:
+def normalize(df: pd.DataFrame) -> pd.DataFrame:
     """Give a table the fixed columns and dtypes (adds missing columns, recomputes ``duration``).
 
     Use it after reading a CSV, or to turn a hand-made frame with at least ``start, end`` into a
@@ -153,14 +155,14 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     The dimension columns (`DIMENSIONS`) present become float64. Extra columns are kept after
     the fixed ones. Returns a new frame.
 
-    >>> df = normalise(pd.DataFrame({"file": ["a"], "start": [0], "end": [3],
+    >>> df = normalize(pd.DataFrame({"file": ["a"], "start": [0], "end": [3],
     ...                              "emotion": ["happy"], "speaker": [1]}))
     >>> df.dtypes.astype(str).to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'file': 'category', 'speaker': 'category', 'start': 'float64', 'end': 'float64',
      'duration': 'float64', 'emotion': 'category', 'confidence': 'float64'}
     >>> df["speaker"].iloc[0], float(df["duration"].iloc[0])
     ('1', 3.0)
-    >>> normalise(pd.DataFrame({"start": [0.0], "end": [2.0], "emotion": ["sad"],
+    >>> normalize(pd.DataFrame({"start": [0.0], "end": [2.0], "emotion": ["sad"],
     ...                         "arousal": ["0.25"]}))[["file", "emotion", "arousal"]]
           file emotion  arousal
     0  unnamed     sad     0.25
@@ -189,6 +191,10 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     return out[list(COLUMNS) + extra].reset_index(drop=True)
 
 
+#: Alias of `normalize` (the former name), kept for code that imports it.
+normalise = normalize
+
+
 def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
     """Check that ``df`` is a segment table; return it unchanged or raise `BadResponseError`.
 
@@ -196,11 +202,11 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
     ``start`` (or NaN for a clip-level row of unknown length); ``file`` is never missing; the
     dimension columns (`DIMENSIONS`) are NaN or in [0, 1].
 
-    >>> validate(normalise(pd.DataFrame({"file": ["a"], "start": [2.0], "end": [1.0]})))
+    >>> validate(normalize(pd.DataFrame({"file": ["a"], "start": [2.0], "end": [1.0]})))
     Traceback (most recent call last):
     ...
     emotion_analytics.errors.BadResponseError: record 0: 'start' (2.0) must be before 'end' (1.0)
-    >>> validate(normalise(pd.DataFrame({"file": ["a"], "start": [0], "end": [1],
+    >>> validate(normalize(pd.DataFrame({"file": ["a"], "start": [0], "end": [1],
     ...                                  "arousal": [1.5]})))
     Traceback (most recent call last):
     ...
@@ -210,7 +216,7 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
     if missing:
         raise BadResponseError(
             f"not a segment table: missing column(s) {missing}; build one with "
-            "emotion_analytics.schema.normalise(df) (a DataFrame) or "
+            "emotion_analytics.schema.normalize(df) (a DataFrame) or "
             "emotion_analytics.to_frame(answer) (an API answer)",
             source=source,
         )

@@ -390,7 +390,7 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
     if not tables:
         return schema.empty_frame()
-    return schema.normalise(pd.concat(tables, ignore_index=True))
+    return schema.normalize(pd.concat(tables, ignore_index=True))
 
 
 def friendly_message(exc: Exception) -> str:
@@ -439,7 +439,7 @@ def rename_speakers(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
         lambda s: s if s is None or s != s else mapping.get(str(s), s))
     from . import schema
 
-    return schema.normalise(out)
+    return schema.normalize(out)
 
 
 from .widget_views import (  # noqa: E402  (what the app shows; re-exported here)

@@ -17,7 +17,7 @@ def table(rows, **kw):
     df = pd.DataFrame([dict(zip(cols, r, strict=False)) for r in rows], columns=cols)
     if "file" in kw:
         df["file"] = kw["file"]
-    return ea.schema.normalise(df)
+    return ea.schema.normalize(df)
 
 
 @pytest.fixture
@@ -320,7 +320,7 @@ def test_dimensions_by_speaker_and_whole_table(dims):
 
 def test_dimensions_count_rows_without_an_emotion(dims):
     extra = ea.to_frame([{"start": 0, "end": 2, "arousal": 1.0}], file="c.wav")
-    table = ea.schema.normalise(pd.concat([dims, extra], ignore_index=True))
+    table = ea.schema.normalize(pd.concat([dims, extra], ignore_index=True))
     assert analysis.dimensions(table).loc["c.wav", "arousal"] == 1.0
 
 
@@ -374,5 +374,5 @@ def test_a_hand_made_table_without_file_is_one_unnamed_recording():
 
 
 def test_errors_point_to_the_public_normaliser():
-    with pytest.raises(ea.BadResponseError, match=r"schema\.normalise\(df\)"):
+    with pytest.raises(ea.BadResponseError, match=r"schema\.normalize\(df\)"):
         analysis.durations(pd.DataFrame({"begin": [0.0]}))

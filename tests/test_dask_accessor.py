@@ -16,7 +16,7 @@ def df():
     rng = np.random.default_rng(7)
     n = 400
     start = np.round(rng.uniform(0, 60, n), 2)
-    return ea.schema.normalise(
+    return ea.schema.normalize(
         pd.DataFrame(
             {
                 "file": rng.choice([f"f{i}" for i in range(6)], n),

@@ -23,7 +23,7 @@ from emotion_analytics.io import (
     write_table,
     write_textgrid,
 )
-from emotion_analytics.schema import COLUMNS, normalise
+from emotion_analytics.schema import COLUMNS, normalize
 
 PYANNOTE_RTTM = """\
 SPEAKER interview 1 0.497 3.612 <NA> <NA> SPEAKER_00 <NA> <NA>
@@ -166,7 +166,7 @@ def segment_tables(draw, *, max_rows=12, labels=("happy", "sad", "neutral", "ang
         })
     frame = pd.DataFrame(rows, columns=["file", "speaker", "start", "end", "emotion",
                                         "confidence"])
-    return normalise(frame[frame["end"] > frame["start"]])
+    return normalize(frame[frame["end"] > frame["start"]])
 
 
 def _as_written(seconds: pd.Series) -> np.ndarray:
@@ -176,7 +176,7 @@ def _as_written(seconds: pd.Series) -> np.ndarray:
 
 # Found by a random run: a start of 1e-308 is written as 0.000000 and ties with a start of 0,
 # so turns that differ by less than a microsecond come back ordered by their written times.
-_TIE_BELOW_A_MICROSECOND = normalise(pd.DataFrame({
+_TIE_BELOW_A_MICROSECOND = normalize(pd.DataFrame({
     "file": ["a", "a"], "speaker": ["x", "y"], "start": [0.0, 1e-308], "end": [2.0, 1.0],
     "emotion": [None, None], "confidence": [np.nan, np.nan]}))
 
@@ -261,7 +261,7 @@ def test_textgrid_marks_missing_speaker_and_emotion(tmp_path):
         {"speaker_id": "A", "start": 0, "end": 1}]}, file="t")
     turns = pd.concat([turns, ea.to_frame([{"emotion": "sad", "start": 1, "end": 2}], file="t")],
                       ignore_index=True)
-    back = read_textgrid(write_textgrid(normalise(turns), tmp_path / "t.TextGrid"))
+    back = read_textgrid(write_textgrid(normalize(turns), tmp_path / "t.TextGrid"))
     assert values(back["speaker"]) == ["A", None]
     assert back["emotion"].isna().tolist() == [True, False]
 
@@ -269,7 +269,7 @@ def test_textgrid_marks_missing_speaker_and_emotion(tmp_path):
 @settings(max_examples=40, deadline=None, suppress_health_check=SCRATCH)
 @given(df=segment_tables(max_rows=10))
 def test_textgrid_round_trip_keeps_every_segment(tmp_path, df):
-    df = normalise(df.assign(file="rec"))
+    df = normalize(df.assign(file="rec"))
     back = read_textgrid(write_textgrid(df, tmp_path / "rec.TextGrid"))
     if df["speaker"].isna().all():  # no speakers: one tier per file, named after it
         df = df.assign(speaker="rec")

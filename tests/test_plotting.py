@@ -30,7 +30,7 @@ from emotion_analytics.plotting import (  # noqa: E402
     timeline,
     transitions_heatmap,
 )
-from emotion_analytics.schema import normalise  # noqa: E402
+from emotion_analytics.schema import normalize  # noqa: E402
 
 HOSTED = ("anger", "excited", "frustration", "happy", "sad", "neutral", "joy")
 V1 = ("angry", "disgust", "fear", "happy", "neutral", "surprise", "sad")
@@ -53,7 +53,7 @@ def recording(n_files=2, length=600.0, speakers=("A", "B"), labels=EMBEDDED, see
             rows.append({"file": f"call{f}.wav", "speaker": rng.choice([*speakers, None]),
                          "start": t, "end": min(t + d, length), "emotion": rng.choice(labels)})
             t += d + rng.uniform(0.0, 2.0)
-    return normalise(pd.DataFrame(rows))
+    return normalize(pd.DataFrame(rows))
 
 
 def drawn_rectangles(ax) -> dict[str, int]:
@@ -154,7 +154,7 @@ def test_timeline_legend_lists_the_emotions_present_and_turns_in_grey():
     turns = ea.to_frame({"num_speakers": 2, "segments": [
         {"speaker_id": "A", "start": 0, "end": 3}, {"speaker_id": "B", "start": 3, "end": 5}]},
         file="t")
-    df = normalise(pd.concat([turns, ea.to_frame(
+    df = normalize(pd.concat([turns, ea.to_frame(
         [{"emotion": "sad", "start": 5, "end": 6, "speaker_id": "A"},
          {"emotion": "Happy", "start": 6, "end": 7, "speaker_id": "A"}], file="t")]))
     ax = timeline(df)
@@ -209,7 +209,7 @@ def test_timeline_of_100k_segments_uses_one_artist_per_emotion():
     rng = np.random.default_rng(3)
     n = 100_000
     start = np.sort(rng.uniform(0, 36_000, n))
-    df = normalise(pd.DataFrame({
+    df = normalize(pd.DataFrame({
         "file": rng.choice([f"f{i}" for i in range(20)], n), "speaker": rng.choice(["a", "b"], n),
         "start": start, "end": start + rng.uniform(0.1, 3, n),
         "emotion": rng.choice(EMBEDDED, n)}))

@@ -37,7 +37,7 @@ def segments(draw, *, min_size=0, max_size=25, speakers=True):
             }
         )
     df = pd.DataFrame(rows, columns=["file", "speaker", "start", "end", "emotion", "confidence"])
-    return ea.schema.normalise(df)
+    return ea.schema.normalize(df)
 
 
 def _union_length(intervals):

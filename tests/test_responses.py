@@ -373,9 +373,9 @@ def test_a_bad_dimension_value_names_the_record(value):
 
 
 def test_validate_checks_the_dimension_range():
-    from emotion_analytics.schema import normalise, validate
+    from emotion_analytics.schema import normalize, validate
 
-    df = normalise(pd.DataFrame({"file": ["a", "a"], "start": [0.0, 1.0], "end": [1.0, 2.0],
+    df = normalize(pd.DataFrame({"file": ["a", "a"], "start": [0.0, 1.0], "end": [1.0, 2.0],
                                  "valence": [0.5, 2.0]}))
     with pytest.raises(ea.BadResponseError, match=r"record 1: 'valence' \(2.0\) must be in"):
         validate(df)

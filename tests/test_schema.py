@@ -8,7 +8,7 @@ import pytest
 
 from emotion_analytics import BadResponseError
 from emotion_analytics.errors import MissingDependencyError, require
-from emotion_analytics.schema import COLUMNS, empty_frame, normalise, prob_columns, validate
+from emotion_analytics.schema import COLUMNS, empty_frame, normalize, prob_columns, validate
 
 
 def test_empty_frame_has_fixed_columns():
@@ -18,7 +18,7 @@ def test_empty_frame_has_fixed_columns():
 
 
 def test_normalise_fills_missing_columns_and_recomputes_duration():
-    df = normalise(
+    df = normalize(
         pd.DataFrame(
             {
                 "file": ["f"],
@@ -38,11 +38,11 @@ def test_normalise_fills_missing_columns_and_recomputes_duration():
 
 def test_normalise_rejects_non_numeric_times():
     with pytest.raises(ValueError):
-        normalise(pd.DataFrame({"file": ["f"], "start": ["soon"], "end": [1.0]}))
+        normalize(pd.DataFrame({"file": ["f"], "start": ["soon"], "end": [1.0]}))
 
 
 def test_validate_accepts_good_and_nan_end_rows():
-    df = normalise(pd.DataFrame({"file": ["a", "a"], "start": [0.0, 0.0], "end": [1.0, np.nan]}))
+    df = normalize(pd.DataFrame({"file": ["a", "a"], "start": [0.0, 0.0], "end": [1.0, np.nan]}))
     assert validate(df) is df
 
 
@@ -57,7 +57,7 @@ def test_validate_accepts_good_and_nan_end_rows():
     ],
 )
 def test_validate_names_the_bad_row(start, end, file, message):
-    df = normalise(pd.DataFrame({"file": ["ok", file], "start": [0.0, start], "end": [1.0, end]}))
+    df = normalize(pd.DataFrame({"file": ["ok", file], "start": [0.0, start], "end": [1.0, end]}))
     with pytest.raises(BadResponseError, match=f"record 1: .*{message}"):
         validate(df, source="table.csv")
 

@@ -160,8 +160,8 @@ def test_adapt_modes_are_recorded(conversation):
     assert not np.allclose(off[prob_columns(off)], on[prob_columns(on)])
     plain = ea.recognise(wav, turns=rttm, adapt=False)
     np.testing.assert_allclose(plain[prob_columns(plain)], off[prob_columns(off)])
-    # the column survives CSV and normalise
-    assert ea.schema.normalise(auto)["adapted"].dtype == bool
+    # the column survives CSV and normalize
+    assert ea.schema.normalize(auto)["adapted"].dtype == bool
 
 
 def test_clip_mode_of_kept_windows_equals_streaming_answers():

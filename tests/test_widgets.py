@@ -205,7 +205,7 @@ def test_summary_totals_match_the_covered_time(table):
 
 
 def test_results_csv_round_trips(table):
-    back = schema.normalise(pd.read_csv(io.BytesIO(w.results_csv(table))))
+    back = schema.normalize(pd.read_csv(io.BytesIO(w.results_csv(table))))
     pd.testing.assert_frame_equal(back, table, check_categorical=False, check_dtype=False)
 
 

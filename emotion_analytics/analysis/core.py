@@ -48,7 +48,7 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> Non
         raise BadResponseError(
             f"{what} needs column(s) {missing}, which the table does not have (it has "
             f"{list(df.columns)}); turn a DataFrame into a segment table with "
-            "emotion_analytics.schema.normalise(df), or an API answer with "
+            "emotion_analytics.schema.normalize(df), or an API answer with "
             "emotion_analytics.to_frame(answer)"
         )
 

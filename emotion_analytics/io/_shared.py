@@ -9,7 +9,7 @@ from typing import Union
 import pandas as pd
 
 from ..errors import BadResponseError
-from ..schema import COLUMNS, normalise
+from ..schema import COLUMNS, normalize
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -32,9 +32,9 @@ def as_table(df: pd.DataFrame, *, source: str) -> pd.DataFrame:
     if missing:
         raise BadResponseError(
             f"not a segment table: missing column(s) {missing}; build one with "
-            "emotion_analytics.to_frame() or emotion_analytics.schema.normalise()",
+            "emotion_analytics.to_frame() or emotion_analytics.schema.normalize()",
             source=source,
         )
     if all(c in df.columns for c in COLUMNS):
         return df
-    return normalise(df)
+    return normalize(df)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import BadResponseError
 from ..responses import LabelMapping, to_frame, to_response
-from ..schema import normalise
+from ..schema import normalize
 from ._shared import PathLike
 
 __all__ = ["read_responses", "write_responses"]
@@ -58,7 +58,7 @@ def read_responses(
         frames.append(to_frame(Path(path), labels=labels))
     if not frames:
         raise BadResponseError(f"no answer files found for {paths_or_glob!r}")
-    return normalise(pd.concat(frames, ignore_index=True))
+    return normalize(pd.concat(frames, ignore_index=True))
 
 
 def write_responses(df: pd.DataFrame, folder_or_path: PathLike, *, extras: bool = True

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadResponseError
-from ..schema import normalise
+from ..schema import normalize
 from ._shared import NA_TOKEN, PathLike, as_table, is_missing
 
 __all__ = ["read_rttm", "write_rttm"]
@@ -108,7 +108,7 @@ def read_rttm(path_or_text: PathLike, *, file: str | None = None) -> pd.DataFram
         df["file"] = file
     if (df["channel"] == "1").all():
         df = df.drop(columns="channel")
-    df = normalise(df)
+    df = normalize(df)
     return df.sort_values(["file", "start", "end"], kind="stable").reset_index(drop=True)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadResponseError, require
-from ..schema import normalise, prob_columns
+from ..schema import normalize, prob_columns
 from ._shared import PathLike
 
 __all__ = ["read_table", "write_table"]
@@ -49,7 +49,7 @@ def read_table(path: PathLike) -> pd.DataFrame:
     Text columns (``file``, ``speaker``, ``emotion``, ``request_id``, ``channel``, ``text``,
     ``intent``) are read as text, so speaker ``"01"`` stays ``"01"``; only empty fields are
     missing (a label ``"NA"`` stays ``"NA"``). The result goes through
-    `emotion_analytics.schema.normalise` and `~emotion_analytics.schema.validate`.
+    `emotion_analytics.schema.normalize` and `~emotion_analytics.schema.validate`.
 
     Raises
     ------
@@ -89,7 +89,7 @@ def read_table(path: PathLike) -> pd.DataFrame:
             source=source,
         )
     _check_numeric(df, source, csv=kind == "csv")
-    return validate(normalise(df), source=source)
+    return validate(normalize(df), source=source)
 
 
 def _check_numeric(df: pd.DataFrame, source: str, *, csv: bool) -> None:

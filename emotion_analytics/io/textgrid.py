@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadResponseError
-from ..schema import normalise
+from ..schema import normalize
 from ._shared import NA_TOKEN, PathLike, as_table, is_missing
 
 __all__ = ["read_textgrid", "write_textgrid"]
@@ -190,7 +190,7 @@ def read_textgrid(path: PathLike, *, tier: str = "speaker", file: str | None = N
         r = df.loc[bad[0]]
         raise BadResponseError(f"an interval of tier {r[tier]!r} ends ({r['end']}) before it "
                                f"starts ({r['start']})", source=source)
-    df = normalise(df)
+    df = normalize(df)
     return df.sort_values(["file", "start", "end"], kind="stable").reset_index(drop=True)
 
 
