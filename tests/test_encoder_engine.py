@@ -194,3 +194,13 @@ def test_the_dask_path_rebuilds_the_engine_by_name(engine, tmp_path):
     import pandas as pd
 
     pd.testing.assert_frame_equal(there.table, here.table, atol=1e-4)
+
+
+def test_shipped_heads_are_refused_for_another_model(engine, tmp_path):
+    from emotion_analytics.engines.encoder import EncoderEngine
+
+    # a model folder other than the packaged one (here its files linked under another path)
+    for f in engine.encoder.path.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    with pytest.raises(EmotionAnalyticsError, match="were fitted on the model 'tiny.en'"):
+        EncoderEngine(model=tmp_path)

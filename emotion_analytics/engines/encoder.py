@@ -99,6 +99,16 @@ class EncoderEngine(WindowEngine):
         chosen = self.model_spec if self.model_spec is not None else meta.get("model")
         self.encoder = WhisperEncoder(chosen, settings, threads=self.threads)
         width = int(self.heads.arrays["mean"].shape[0])
+        fitted_on = str(meta.get("model", "tiny.en"))
+        if (self.model_spec is not None and self.model_spec != fitted_on
+                and width == 2 * self.encoder.dim
+                and self.encoder.path != WhisperEncoder.resolve(fitted_on)):
+            raise EmotionAnalyticsError(
+                f"the encoder heads {self.heads_path or 'shipped with the package'} were fitted "
+                f"on the model {fitted_on!r}, not {self.model_spec!r}; fit heads for it with "
+                f"'emotion-analytics train --features encoder --encoder-model {self.model_spec} "
+                "--out HEADS.npz' and use engine='encoder:HEADS.npz'"
+            )
         if width != 2 * self.encoder.dim:
             raise EmotionAnalyticsError(
                 f"the encoder heads {self.heads_path or 'shipped with the package'} read "

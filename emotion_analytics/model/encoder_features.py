@@ -356,6 +356,14 @@ class WhisperEncoder:
         self.n_mels = int(self.model.n_mels)
         self.dim = int(self.encode(np.zeros((1, self.n_mels, 2 * 2), np.float32)).shape[-1])
 
+    @staticmethod
+    def resolve(model: str | os.PathLike | None) -> Path | None:
+        """The folder `resolve_model` gives for ``model``, or ``None`` when it cannot."""
+        try:
+            return resolve_model(model)
+        except (EmotionAnalyticsError, MissingDependencyError):
+            return None
+
     def encode(self, mels: np.ndarray) -> np.ndarray:
         """Encoder frames ``(batch, frames // 2, d)`` for log-mels ``(batch, n_mels, frames)``."""
         sv = self._ct2.StorageView.from_array(np.ascontiguousarray(mels, dtype=np.float32))
