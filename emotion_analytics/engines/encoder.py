@@ -18,8 +18,10 @@ The heads are in this package (`emotion_analytics.model.encoder_heads`).
 ``"encoder:HEADS.npz"``            heads written by ``train --features encoder --out``; the
                                    encoder they were fitted on
 ``"encoder:<folder or name>"``     a CTranslate2 Whisper model (a folder, or a faster-whisper
-                                   name downloaded on a connected machine) with the shipped
-                                   heads, which fit only a model of tiny.en's width
+                                   name downloaded on a connected machine); the shipped heads
+                                   fit only tiny.en, so for another model fit heads with
+                                   ``train --features encoder --encoder-model <it> --out
+                                   HEADS.npz`` and use ``"encoder:HEADS.npz"``
 =================================  =========================================================
 """
 
