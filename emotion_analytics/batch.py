@@ -323,7 +323,7 @@ def _split_turns(sources: list, turns: Any) -> list:
         )
     if "file" not in turns.columns or not turns["file"].notna().any():
         return [turns] * len(sources)
-    from .analysis import _match_recordings
+    from .analysis.speakers import _match_recordings
     from .audio import source_name
 
     names = pd.Index([source_name(s) for s in sources])

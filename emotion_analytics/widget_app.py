@@ -25,7 +25,7 @@ from .widgets import (
     AnalysisCancelled,
     FileFailure,
     Progress,
-    analyse_uploads,
+    analyze_uploads,
     dimensions_png,
     errors_html,
     export_links,
@@ -252,7 +252,7 @@ class EmotionApp:
         self.status.value = "Starting..."
         try:
             turns = read_turns(self.turns.uploads())
-            table, self.errors = analyse_uploads(
+            table, self.errors = analyze_uploads(
                 uploads,
                 engine=self.engine.value,
                 base_url=self.base_url.value,

@@ -7,7 +7,7 @@ table); all need the ``widgets`` extra. It also runs as a stand-alone page under
 work is done by plain functions that can be called and tested without a browser or a kernel:
 
 - `make_engine` turns the engine choice and the base URL/API key fields into an engine;
-- `read_turns` reads uploaded RTTM files, `analyse_uploads` runs the files through the engine
+- `read_turns` reads uploaded RTTM files, `analyze_uploads` runs the files through the engine
   (with their speaker turns, progress in seconds and a cancel flag), collecting one readable
   error per failed file;
 - `rename_speakers` renames speakers (``ch0`` -> ``agent``);
@@ -51,6 +51,7 @@ __all__ = [
     "make_engine",
     "unique_labels",
     "read_turns",
+    "analyze_uploads",
     "analyse_uploads",
     "rename_speakers",
     "summary",
@@ -232,7 +233,7 @@ def _as_uploads(uploads: Any) -> list[tuple[str, bytes | Path]]:
 
 
 def read_turns(uploads: Any) -> pd.DataFrame | None:
-    """Speaker turns from uploaded RTTM files (any form `analyse_uploads` takes), or None.
+    """Speaker turns from uploaded RTTM files (any form `analyze_uploads` takes), or None.
 
     Raises
     ------
@@ -270,7 +271,7 @@ def _turns_of(turns: pd.DataFrame | None, label: str, n_files: int) -> pd.DataFr
         return None
     if n_files == 1:
         return turns.drop(columns=["file"], errors="ignore")
-    from .analysis import _match_recordings
+    from .analysis.speakers import _match_recordings
 
     name = re.sub(r" \(\d+\)$", "", label)
     hit = _match_recordings(pd.Index([name]), turns["file"].astype(str).to_numpy(dtype=object))
@@ -278,7 +279,7 @@ def _turns_of(turns: pd.DataFrame | None, label: str, n_files: int) -> pd.DataFr
     return rows.drop(columns=["file"]) if len(rows) else None
 
 
-def analyse_uploads(
+def analyze_uploads(
     uploads: Any,
     *,
     engine: str = "local",
@@ -332,7 +333,7 @@ def analyse_uploads(
     --------
     >>> from pathlib import Path
     >>> wav = sorted(Path("data").glob("*.wav"))[0]
-    >>> table, errors = analyse_uploads({wav.name: wav.read_bytes(), "notes.txt": b"hello"})
+    >>> table, errors = analyze_uploads({wav.name: wav.read_bytes(), "notes.txt": b"hello"})
     >>> table["file"].unique().tolist() == [wav.name], len(errors)
     (True, 1)
     >>> errors[0].file
@@ -383,6 +384,10 @@ def analyse_uploads(
     if progress is not None:
         progress(Progress(n, n, ""))
     return _concat(tables), errors
+
+
+#: Alias of `analyze_uploads` (the former name), kept for code that imports it.
+analyse_uploads = analyze_uploads
 
 
 def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:

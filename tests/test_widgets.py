@@ -80,11 +80,11 @@ def test_make_engine_explains_bad_settings(engine, base_url, api_key, says):
     assert isinstance(info.value, ea.EmotionAnalyticsError)
 
 
-# -- analyse_uploads ---------------------------------------------------------------------------
+# -- analyze_uploads ---------------------------------------------------------------------------
 def test_analyse_uploads_keeps_good_files_and_names_bad_ones(mono):
     calls = []
     uploads = upload_value(mono, extra=[("notes.txt", b"not audio at all"), ("empty.wav", b"")])
-    table, errors = w.analyse_uploads(uploads, progress=calls.append)
+    table, errors = w.analyze_uploads(uploads, progress=calls.append)
     schema.validate(table)
     assert len(table) > 0
     assert table["file"].unique().tolist() == [mono.name]
@@ -99,8 +99,8 @@ def test_analyse_uploads_keeps_good_files_and_names_bad_ones(mono):
 
 
 def test_analyse_uploads_accepts_paths_and_pairs_alike(mono):
-    by_path, _ = w.analyse_uploads([mono])
-    by_pair, _ = w.analyse_uploads([(mono.name, mono.read_bytes())])
+    by_path, _ = w.analyze_uploads([mono])
+    by_pair, _ = w.analyze_uploads([(mono.name, mono.read_bytes())])
     pd.testing.assert_frame_equal(by_path, by_pair)
 
 
@@ -109,7 +109,7 @@ def test_same_name_uploads_stay_separate_files(mono, sample_dir):
     x, sr = sf.read(mono, dtype="int16")
     buf = io.BytesIO()
     sf.write(buf, x[: 10 * sr], sr, format="WAV", subtype="PCM_16")
-    table, errors = w.analyse_uploads([("call.wav", short), ("call.wav", buf.getvalue())])
+    table, errors = w.analyze_uploads([("call.wav", short), ("call.wav", buf.getvalue())])
     assert errors == []
     assert table["file"].unique().tolist() == ["call.wav", "call.wav (2)"]
     ends = table.groupby("file", observed=True)["end"].max()
@@ -127,7 +127,7 @@ def three_minutes(tmp_path_factory, mono):
 
 def test_progress_counts_seconds_inside_a_file(three_minutes):
     seen = []
-    table, errors = w.analyse_uploads([three_minutes], progress=seen.append)
+    table, errors = w.analyze_uploads([three_minutes], progress=seen.append)
     assert errors == [] and len(table)
     inside = [p for p in seen if p.name and p.seconds > 0]
     assert len(inside) >= 3
@@ -144,14 +144,14 @@ def test_cancel_stops_inside_a_file_and_keeps_the_files_done(mono, three_minutes
             cancel.set()  # the user presses Cancel during the long file
 
     with pytest.raises(w.AnalysisCancelled) as stop:
-        w.analyse_uploads([mono, three_minutes, mono], progress=progress, cancel=cancel)
+        w.analyze_uploads([mono, three_minutes, mono], progress=progress, cancel=cancel)
     assert stop.value.table["file"].unique().tolist() == [mono.name]
     assert stop.value.errors == []
 
 
 def test_rttm_turns_give_the_speakers(mono, sample_dir):
     turns = w.read_turns([sample_dir / "conversation.rttm"])
-    table, errors = w.analyse_uploads([mono], turns=turns)
+    table, errors = w.analyze_uploads([mono], turns=turns)
     assert errors == []
     assert set(table["speaker"].dropna()) == set(turns["speaker"])
     renamed = w.rename_speakers(table, {"agent": "Agent Smith", "customer": ""})
@@ -166,7 +166,7 @@ def test_rttm_that_is_not_rttm_is_named():
 
 def test_unreachable_server_says_to_start_it(mono):
     port = _free_port()
-    _, errors = w.analyse_uploads([mono], engine="server", base_url=f"http://127.0.0.1:{port}")
+    _, errors = w.analyze_uploads([mono], engine="server", base_url=f"http://127.0.0.1:{port}")
     message = errors[0].message
     assert "emotion-analytics serve" in message and f"127.0.0.1:{port}" in message
     assert "HTTPConnectionPool" not in message and "Errno" not in message
@@ -174,11 +174,11 @@ def test_unreachable_server_says_to_start_it(mono):
 
 def test_analyse_uploads_refuses_what_is_not_an_upload():
     with pytest.raises(w.AppInputError, match="upload 1"):
-        w.analyse_uploads([42])
+        w.analyze_uploads([42])
 
 
 def test_stereo_call_gives_one_speaker_per_channel(stereo):
-    table, errors = w.analyse_uploads([stereo], channels="speakers")
+    table, errors = w.analyze_uploads([stereo], channels="speakers")
     assert errors == []
     speakers = table["speaker"].dropna().unique()
     assert len(speakers) == 2
@@ -190,7 +190,7 @@ def test_stereo_call_gives_one_speaker_per_channel(stereo):
 # -- what the app shows ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def table(mono):
-    table, errors = w.analyse_uploads([mono])
+    table, errors = w.analyze_uploads([mono])
     assert errors == []
     return table
 

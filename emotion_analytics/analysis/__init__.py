@@ -78,7 +78,7 @@ from .aggregates import dimensions, dominant, durations, shares, summary
 from .core import By, Overlap, UntimedRowsWarning
 from .grids import rolling, to_grid
 from .sequence import transitions
-from .speakers import _match_recordings, assign_speakers  # noqa: F401 (batch's old import)
+from .speakers import assign_speakers
 from .tables import filter_confidence, merge_adjacent
 from .talk import coverage, gaps, talk_time
 
