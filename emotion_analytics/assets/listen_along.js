@@ -156,6 +156,9 @@ function render({ model, el }) {
     if (span > 0 && box.length === 4) {
       cursor.style.display = "block";
       cursor.style.left = `${100 * (box[0] + ((box[2] - box[0]) * audio.currentTime) / span)}%`;
+      cursor.style.top = `${100 * box[1]}%`;
+      cursor.style.bottom = "auto";
+      cursor.style.height = `${100 * (box[3] - box[1])}%`;
     }
   });
   audio.addEventListener("play", () => { if (stopAt === null) now.textContent = ""; });
