@@ -29,7 +29,7 @@ LABELS = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadnes
 MIN_ADAPT_WINDOWS = 10
 
 
-def group_normalise(feats: np.ndarray) -> np.ndarray:
+def group_normalize(feats: np.ndarray) -> np.ndarray:
     """z-score features over a group of windows of one speaker (speaker-adaptive mode).
 
     Parameters
@@ -45,7 +45,7 @@ def group_normalise(feats: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> group_normalise(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
+    >>> group_normalize(np.array([[1.0, 5.0], [3.0, 5.0]])).tolist()
     [[-1.0, 0.0], [1.0, 0.0]]
     """
     feats = np.asarray(feats, dtype=np.float64)
@@ -165,7 +165,7 @@ class EmotionModel:
 
     def _proba_adapted(self, feats: np.ndarray) -> np.ndarray:
         sp = self.spk
-        z = (group_normalise(feats) - sp["mean"]) / sp["scale"]
+        z = (group_normalize(feats) - sp["mean"]) / sp["scale"]
         z = np.clip(z, -self.clip, self.clip)
         return _softmax((z @ sp["lr_w"] + sp["lr_b"]) / float(sp["temperature"]))
 

@@ -2,7 +2,7 @@
 
 :func:`fit_all` fits the weights of a whole model on a set of rows (clips and their augmented
 copies): the clip-mode feature ensemble (:func:`fit_model`), the speaker-adaptive linear model
-(on features z-normalised per speaker, :func:`speaker_normalise`) and the log-mel CNN member
+(on features z-normalised per speaker, :func:`speaker_normalize`) and the log-mel CNN member
 (:func:`.cnn_train.fit_cnn`); :func:`finish_params` turns them into the arrays of a weights
 file.
 
@@ -33,6 +33,7 @@ __all__ = [
     "fit_dimension_heads",
     "fit_all",
     "fit_model",
+    "speaker_normalize",
     "speaker_normalise",
     "standardiser",
 ]
@@ -337,7 +338,7 @@ def fit_dimension_heads(X, y, classes, mean, scale, c: float = 0.1) -> dict:
     return out
 
 
-def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def speaker_normalize(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """z-score the features within each group (speaker, or recording condition).
 
     Parameters
@@ -355,17 +356,21 @@ def speaker_normalise(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> Xn = speaker_normalise(np.array([[1.0], [3.0], [10.0], [20.0]]), np.array([0, 0, 1, 1]))
+    >>> Xn = speaker_normalize(np.array([[1.0], [3.0], [10.0], [20.0]]), np.array([0, 0, 1, 1]))
     >>> Xn.ravel().tolist()
     [-1.0, 1.0, -1.0, 1.0]
     """
-    from .classifier import group_normalise
+    from .classifier import group_normalize
 
     out = np.empty_like(X, dtype=np.float64)
     for g in np.unique(groups):
         m = groups == g
-        out[m] = group_normalise(X[m])
+        out[m] = group_normalize(X[m])
     return out
+
+
+#: Alias of `speaker_normalize` (the former name), kept for code that imports it.
+speaker_normalise = speaker_normalize
 
 
 def finish_params(
@@ -475,7 +480,7 @@ def fit_all(X, mels, y, spk, copy, is_aug, k, cfg, seed, labels, log=None) -> di
 
     params = fit_model(X, y, spk, is_aug, k, cfg, seed, log=log)
     keys = np.char.add(np.char.add(spk.astype(str), ":"), copy.astype(str))
-    Xn = speaker_normalise(X, keys)
+    Xn = speaker_normalize(X, keys)
     spk_params = fit_model(Xn, y, spk, is_aug, k, replace(cfg, use_mlp=False), seed, log=log)
     if cfg.dim_heads:
         params = {

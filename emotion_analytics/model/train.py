@@ -21,6 +21,7 @@ from .fitting import (
     fit_all,
     fit_model,
     speaker_normalise,
+    speaker_normalize,
 )
 from .scores import scores, unweighted_accuracy
 
@@ -47,6 +48,7 @@ __all__ = [
     "run",
     "scores",
     "speaker_normalise",
+    "speaker_normalize",
     "unweighted_accuracy",
 ]
 
