@@ -96,15 +96,16 @@ def s3(work):
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves ``clips/``; GETs of ``gated`` paths wait until ``gate`` is set; logs requests."""
+    """Serves ``clips/``; a GET of a path in ``gates`` waits until its event is set; logs GETs."""
 
-    def __init__(self, *args, directory, log, gate, gated, **kwargs):
-        self._log, self._gate, self._gated = log, gate, gated
+    def __init__(self, *args, directory, log, gates, **kwargs):
+        self._log, self._gates = log, gates
         super().__init__(*args, directory=directory, **kwargs)
 
     def do_GET(self):  # noqa: N802  (http.server's name)
         self._log.append(("GET", self.path))
-        if self.path in self._gated and not self._gate.wait(timeout=DEADLINE):
+        gate = self._gates.get(self.path)
+        if gate is not None and not gate.wait(timeout=DEADLINE):
             return
         super().do_GET()
 
@@ -115,7 +116,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def web(work):
     """An HTTP server on loopback serving ``clips/``, with a gate for chosen files."""
-    state = {"log": [], "gate": threading.Event(), "gated": set()}
+    state = {"log": [], "gates": {}}
     handler = functools.partial(_Handler, directory=str(work / "clips"), **state)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
@@ -123,7 +124,8 @@ def web(work):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
-    state["gate"].set()
+    for gate in state["gates"].values():
+        gate.set()
     server.shutdown()
 
 
@@ -233,6 +235,39 @@ def test_the_cluster_from_the_environment_and_a_worker_that_cannot_read_a_path(
     assert "mounts at the same path" in message and "s3://" in message
 
 
+def test_a_killed_worker_loses_nothing_and_every_file_is_written_once(cluster, work, web,
+                                                                      local):
+    address, client, _ = cluster
+    gated = "/b.wav"
+    web["gates"][gated] = threading.Event()
+    files = ["clips/a.wav", f"{web['url']}{gated}", "clips/c.wav", "clips/d.wav"]
+    out = work / "killed_worker"
+    proc = subprocess.Popen([sys.executable, "-m", "emotion_analytics.cli", "analyze", *files,
+                             "--scheduler", address, "-o", "killed_worker/", "-q"],
+                            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # three files done; the gated one is being read by a worker, the only busy one
+        _poll(lambda: len(_manifest_lines(out)) == 3 and ("GET", gated) in web["log"],
+              "three files done and the fourth in flight", procs=[proc])
+        busy = _poll(lambda: [w for w, keys in client.processing().items() if keys],
+                     "the busy worker")
+        assert len(busy) == 1
+        (pid,) = client.run(os.getpid, workers=busy).values()
+        os.kill(pid, signal.SIGKILL)
+        web["gates"][gated].set()
+        _, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    lines = _manifest_lines(out)
+    assert sorted(e["file"] for e in lines) == sorted(files)  # each once, all done
+    assert {e["status"] for e in lines} == {"done"}
+    table = ea.read_results(out)
+    for name, file in zip(PIECES, files, strict=True):
+        _same_rows(table, local[name], file)
+
+
 def _manifest_lines(folder: Path) -> list[dict]:
     path = folder / "_manifest"
     if not path.exists():
@@ -244,8 +279,7 @@ def test_a_killed_client_loses_only_the_file_in_flight_and_the_rerun_does_the_re
         work, web, local):
     out = work / "resumed"
     gated = "/c.wav"
-    web["gated"].add(gated)
-    web["gate"].clear()
+    web["gates"][gated] = threading.Event()
     files = ["clips/a.wav", "clips/b.wav", f"{web['url']}{gated}", "clips/d.wav"]
     args = [*files, "-o", "resumed/"]
     proc = subprocess.Popen([sys.executable, "-m", "emotion_analytics.cli", "analyze", *args,
@@ -264,7 +298,7 @@ def test_a_killed_client_loses_only_the_file_in_flight_and_the_rerun_does_the_re
     assert all(e["status"] == "done" for e in first)
     assert len(list(out.glob("part-*.parquet"))) == 2
 
-    web["gate"].set()
+    web["gates"][gated].set()
     web["log"].clear()
     run = _analyze(args, cwd=work)
     assert "2 file(s) analysed, 2 already in resumed/" in run.stdout
