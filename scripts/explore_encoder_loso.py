@@ -105,7 +105,7 @@ def main(argv=None):
         "clip-pad30-int8-C0.3": lambda: (feats("clip"), {"C": 0.3}),
         "clip-pad30-int8-C1": lambda: (feats("clip"), {"C": 1.0}),
         "clip-pad30-int8-balanced": lambda: (feats("clip"), {"balanced": True}),
-        "clip-pad30-int8-collection": lambda: (feats("clip"), {"normalise": "collection"}),
+        "clip-pad30-int8-collection": lambda: (feats("clip"), {"normalize": "collection"}),
         "clip-pad30-int8+hand": lambda: (np.hstack([feats("clip"), hand()]), {}),
         "hand-only": lambda: (hand(), {}),
     }
@@ -133,7 +133,7 @@ def main(argv=None):
             show(name, evaluate(X, y, spk, LABELS, classes=classes, eval_name="loso", **kw))
         if name.startswith("clip-pad30-int8") or name == "hand-only":
             for norm in ("train", "collection"):
-                kw2 = dict(kw, normalise=norm)
+                kw2 = dict(kw, normalize=norm)
                 show(name, evaluate(X, y, halves, LABELS, classes=SUBSET4, eval_name="loco-sex",
                                     **kw2))
 

@@ -213,3 +213,82 @@ def test_long_modules_say_why_they_are_one_piece():
             long.add(module)
     assert long - NOT_YET_SPLIT == set(), "split these modules, or say why they are one piece"
     assert NOT_YET_SPLIT - long == set(), "these are short now: take them off NOT_YET_SPLIT"
+
+
+#: One spelling for each concept in code identifiers: the spelling of the fixed public names
+#: (``recognise`` from the design guide; ``analyze`` and pandas' ``normalize=``). Prose may keep
+#: British spelling. Patterns: (British, American); "analysis" is the noun of both.
+SPELLINGS = {
+    "normalize": (r"normalis", r"normaliz"),
+    "analyze": (r"analys(?!is)", r"analyz"),
+    "recognise": (r"recognis", r"recogniz"),
+    "colour": (r"colour", r"color"),
+    "standardise": (r"standardis", r"standardiz"),
+}
+#: Former names kept as aliases (``old = new`` at module level under a ``#: Alias of`` comment).
+ALIASES = {
+    "emotion_analytics.schema": {"normalise"},
+    "emotion_analytics.widgets": {"analyse_uploads"},
+    "emotion_analytics.model.fitting": {"speaker_normalise"},
+}
+
+
+def _defined_names(source: str) -> tuple[set[str], set[str]]:
+    """The identifiers a module defines (functions, classes, parameters, assigned names and
+    attributes, import aliases), and those of them that are documented aliases."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    names: set[str] = set()
+    aliases: set[str] = set()
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Name)
+                and node.lineno > 1 and lines[node.lineno - 2].startswith("#: Alias of")):
+            aliases.add(node.targets[0].id)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias) and node.asname:
+            names.add(node.asname)
+    return names, aliases
+
+
+def _spellings(named: dict[str, set[str]]) -> dict[str, dict[str, set[str]]]:
+    """Per concept that has both spellings: ``{"British": {where: name}, "American": ...}``."""
+    import re
+
+    mixed = {}
+    for concept, patterns in SPELLINGS.items():
+        found = [{f"{where}.{n}" for where, ns in named.items() for n in ns if re.search(p, n)}
+                 for p in patterns]
+        if all(found):
+            mixed[concept] = dict(zip(("British", "American"), found, strict=True))
+    return mixed
+
+
+def test_the_spelling_check_can_fail():
+    names, aliases = _defined_names(
+        "def normalise(df):\n    return df\n\n\ndef f(x, *, normalize=False):\n    return x\n"
+        "\n\n#: Alias of `f`.\nanalyse = f\n"
+    )
+    assert aliases == {"analyse"}
+    assert set(_spellings({"m": names})) == {"normalize"}
+
+
+def test_one_spelling_for_each_concept_in_code():
+    named = {}
+    for module, path in MODULES.items():
+        names, aliases = _defined_names(path.read_text(encoding="utf-8"))
+        assert aliases == ALIASES.get(module, set()), f"{module}: aliases {aliases}"
+        named[module] = names - aliases
+    assert _spellings(named) == {}
+    for module, old in ALIASES.items():
+        mod = __import__(module, fromlist=["_"])
+        for name in old:
+            assert name in (mod.__doc__ or "") or name in MODULES[module].read_text(), name

@@ -17,7 +17,7 @@ def test_empty_frame_has_fixed_columns():
     assert len(df) == 0
 
 
-def test_normalise_fills_missing_columns_and_recomputes_duration():
+def test_normalize_fills_missing_columns_and_recomputes_duration():
     df = normalize(
         pd.DataFrame(
             {
@@ -36,7 +36,7 @@ def test_normalise_fills_missing_columns_and_recomputes_duration():
     assert list(df.columns) == [*COLUMNS, "extra"]
 
 
-def test_normalise_rejects_non_numeric_times():
+def test_normalize_rejects_non_numeric_times():
     with pytest.raises(ValueError):
         normalize(pd.DataFrame({"file": ["f"], "start": ["soon"], "end": [1.0]}))
 

@@ -253,7 +253,7 @@ def evaluate(
     classes: Sequence[str] | None = None,
     C: float = DEFAULT_C,
     balanced: bool = False,
-    normalise: str = "train",
+    normalize: str = "train",
     eval_name: str = "loso",
     X_test: np.ndarray | None = None,
     X_extra: Sequence[np.ndarray] = (),
@@ -273,7 +273,7 @@ def evaluate(
     classes : sequence of str, optional
         Train and test on these classes only (e.g. the 4-class subset); default all.
     C, balanced : see :func:`fit_heads`.
-    normalise : {"train", "collection"}
+    normalize : {"train", "collection"}
         ``"train"``: test features standardised with the training clips' statistics (what the
         engine does). ``"collection"``: every group standardised over its own clips (the
         training groups together, the held-out group alone), i.e. normalisation over the
@@ -315,24 +315,24 @@ def evaluate(
         te = groups == g
         tr = ~te
         y_tr = np.tile(yy[tr], len(Xs))
-        if normalise == "collection":
+        if normalize == "collection":
             Z_tr = np.vstack([(a[tr] - a[tr].mean(0)) / _standardiser(a[tr])[1] for a in Xs])
             heads = fit_heads(Z_tr, y_tr, classes, C=C, balanced=balanced)
             m_te, s_te = _standardiser(Xt[te])
             p, d = heads.predict((Xt[te] - m_te) / s_te)
-        elif normalise == "train":
+        elif normalize == "train":
             heads = fit_heads(np.vstack([a[tr] for a in Xs]), y_tr, classes, C=C,
                               balanced=balanced)
             p, d = heads.predict(Xt[te])
         else:
-            raise ValueError(f"normalise must be 'train' or 'collection', got {normalise!r}")
+            raise ValueError(f"normalize must be 'train' or 'collection', got {normalize!r}")
         proba[te] = p
         for dim, v in d.items():
             dims[dim][te] = v
         if log is not None:
             ua = float(np.mean(p.argmax(1) == yy[te]))
             log(f"{eval_name} held out {g}: accuracy {ua:.3f} ({te.sum()} clips)")
-    common = {"eval": eval_name, "features": "encoder", "normalise": normalise, "C": C,
+    common = {"eval": eval_name, "features": "encoder", "normalise": normalize, "C": C,
               **(extra or {})}
     lines = [dict(task="emotion", **scores(yy, proba.argmax(1), proba, k, classes, "clip",
                                            extra=common))]

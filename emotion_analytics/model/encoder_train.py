@@ -112,7 +112,7 @@ def train_encoder(
         for classes in class_sets or [labels]:
             for layout, Xt, norm in runs:
                 for line in evaluate(Xc, y, held, labels, classes=classes, C=C,
-                                     normalise=norm, eval_name=evaluation, X_test=Xt,
+                                     normalize=norm, eval_name=evaluation, X_test=Xt,
                                      X_extra=[Xp], extra={"layout": layout}, log=log):
                     emit(line)
         return 0
