@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..server.config import API_KEYS_ENV, WEBHOOK_SECRET_ENV, ServerConfig, load_api_keys
+from ..server.jobs.postgres import is_postgres_url
 
 __all__ = ["add_arguments", "run", "config_from_args"]
 
@@ -34,10 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--host", default=d.host,
       help="address to listen on (default %(default)s; anything but loopback needs API keys)")
     a("--port", type=int, default=d.port, help="port to listen on (default %(default)s)")
-    a("--jobs-db", type=Path, default=Path(DEFAULT_JOBS_DB),
-      help="SQLite file keeping async jobs across restarts (default %(default)s in the folder "
-           "the server starts in); one server owns it: a second one on the same file is "
-           "refused, naming the first one's pid")
+    a("--jobs-db", default=DEFAULT_JOBS_DB, metavar="FILE|URL",
+      help="where async jobs are kept across restarts: a SQLite file (default %(default)s in "
+           "the folder the server starts in), owned by one server (a second one on the same "
+           "file is refused, naming the first one's pid); or a PostgreSQL URL "
+           "(postgresql://user[:password]@host[:port]/database, the postgres extra) shared by "
+           "several servers behind a load balancer")
+    a("--lease-seconds", type=float, default=d.lease_seconds,
+      help="how long a server's claim on a job or a webhook delivery lasts unless renewed "
+           "(every third of it): a server killed mid-job hands its jobs to the others this "
+           "long after (default %(default)s)")
     a("--api-keys-file", type=Path, default=None,
       help=f"file with one API key per line (also read: ${API_KEYS_ENV}, comma-separated)")
     a("--engine", default=d.engine, help="engine answering requests (default %(default)s)")
@@ -97,7 +104,9 @@ def config_from_args(args: argparse.Namespace, *, env: Mapping[str, str] | None 
     """The checked `ServerConfig` for parsed ``serve`` arguments and the environment."""
     env = os.environ if env is None else env
     return ServerConfig(
-        host=args.host, port=args.port, jobs_db=args.jobs_db,
+        host=args.host, port=args.port,
+        jobs_db=args.jobs_db if is_postgres_url(args.jobs_db) else Path(args.jobs_db),
+        lease_seconds=args.lease_seconds,
         api_keys=load_api_keys(env=env, keys_file=args.api_keys_file),
         engine=args.engine, labels=args.labels,
         webhook_secret=args.webhook_secret or env.get(WEBHOOK_SECRET_ENV) or None,
@@ -125,9 +134,14 @@ def run(args: argparse.Namespace) -> int:
     from ..server.logs import configure_logging
 
     configure_logging(args.log_level)
-    from ..server.jobs import lock_database
+    from ..server.jobs import lock_database, open_store
 
-    lock_database(config.jobs_db).close()  # a clear refusal now, before uvicorn starts
+    # a clear refusal now, before uvicorn starts: a SQLite file another server owns, or a
+    # PostgreSQL database that cannot be reached (or psycopg missing)
+    if is_postgres_url(config.jobs_db):
+        open_store(config.jobs_db, lease_seconds=config.lease_seconds).close()
+    else:
+        lock_database(config.jobs_db).close()
     app = create_app(config)
     uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False,
                 log_level=args.log_level, timeout_graceful_shutdown=int(config.shutdown_grace),

@@ -44,8 +44,12 @@ class ServerConfig:
     host, port
         Where the server listens. Anything but loopback requires API keys.
     jobs_db
-        The SQLite file holding async jobs; ``None`` keeps them in a temporary file that is
-        lost with the process.
+        Where async jobs are kept: a SQLite file (one server owns it), or a
+        ``postgresql://user@host/db`` URL (shared by several servers); ``None`` keeps them in a
+        temporary SQLite file that is lost with the process.
+    lease_seconds
+        How long a server's claim on a job or a webhook delivery lasts unless renewed: a server
+        killed mid-job hands its jobs back this long after its last renewal.
     api_keys
         Accepted keys. Empty means no authentication, which is allowed on loopback only.
     engine
@@ -96,7 +100,8 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    jobs_db: Path | None = None
+    jobs_db: Path | str | None = None
+    lease_seconds: float = 30.0
     api_keys: tuple[str, ...] = ()
     engine: str = "local"
     labels: str | None = None
@@ -139,7 +144,8 @@ class ServerConfig:
             )
         for name in ("max_body_bytes", "max_sync_seconds", "max_async_seconds",
                      "max_result_bytes", "max_fetch_bytes", "fetch_timeout", "max_queued",
-                     "keep_results", "workers", "webhook_timeout", "webhooks_per_host"):
+                     "keep_results", "workers", "webhook_timeout", "webhooks_per_host",
+                     "lease_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.webhook_retries < 0 or self.webhook_retry_delay < 0:

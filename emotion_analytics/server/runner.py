@@ -1,5 +1,10 @@
 """Worker threads that take queued jobs from the store and run them.
 
+A claimed job is held under a lease (see `emotion_analytics.server.jobs`): a thread renews the
+leases of the jobs this runner is running every third of ``lease_seconds``, so that only a
+server that died (or stalled past its lease) gives its jobs to another one. An answer is
+recorded only under the claim that produced it.
+
 >>> from emotion_analytics.server.jobs import JobStore, new_job
 >>> store = JobStore(":memory:")
 >>> store.add(new_job("r1", api="/api", version="v2", audio=b"x"))
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import JobFailure
-from .jobs import Job, JobStore
+from .jobs import BaseJobStore, Job
 
 __all__ = ["JobFailure", "JobRunner"]
 
@@ -44,7 +49,7 @@ class JobRunner:
 
     def __init__(
         self,
-        store: JobStore,
+        store: BaseJobStore,
         process: Callable[[Job], Any],
         *,
         workers: int = 2,
@@ -57,6 +62,9 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running = 0  # jobs in progress in this runner (their leases are renewed)
+        self._count_lock = threading.Lock()
+        self._renew_stop = threading.Event()
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -64,6 +72,8 @@ class JobRunner:
             t = threading.Thread(target=self._loop, name=f"job-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        self._renewer = threading.Thread(target=self._renew_loop, name="job-leases", daemon=True)
+        self._renewer.start()
 
     def notify(self) -> None:
         """A job was queued: wake a worker."""
@@ -79,6 +89,7 @@ class JobRunner:
         deadline = time.monotonic() + grace
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        self._renew_stop.set()  # the jobs still running keep their leases until now
         requeued = self.store.requeue_running()
         if requeued:
             log.warning("jobs requeued at shutdown", extra={"jobs": requeued})
@@ -106,21 +117,45 @@ class JobRunner:
                 self._wake.wait(0.5)
                 self._wake.clear()
 
+    def _renew_loop(self) -> None:
+        every = max(0.05, self.store.lease_seconds / 3)
+        while not self._renew_stop.wait(every):
+            if self._running:
+                try:
+                    self.store.renew_leases()
+                except Exception:  # the database is away: the next round tries again
+                    log.exception("renewing job leases failed")
+
     def _run(self, job: Job) -> None:
+        with self._count_lock:
+            self._running += 1
+        try:
+            self._run_one(job)
+        finally:
+            with self._count_lock:
+                self._running -= 1
+        self.on_finished()
+
+    def _run_one(self, job: Job) -> None:
         started = time.monotonic()
+        ids = {"request_id": job.request_id, "run": job.runs}
         try:
             result = self.process(job)
         except JobFailure as exc:
-            self.store.fail(job, exc.fault)
-            log.info("job failed", extra={"request_id": job.request_id, **exc.fault})
+            recorded = self.store.fail(job, exc.fault)
+            what = "job failed"
+            extra = dict(exc.fault)
         except Exception as exc:  # a bug in an engine: fail the job, keep the worker
-            log.exception("job crashed", extra={"request_id": job.request_id})
-            self.store.fail(job, {
+            log.exception("job crashed", extra=ids)
+            recorded = self.store.fail(job, {
                 "faultstring": f"internal error while analysing the audio ({type(exc).__name__});"
                 " the server log has details",
                 "errorcode": "emotion_analytics.InternalError"})
+            what, extra = "job failed", {"errorcode": "emotion_analytics.InternalError"}
         else:
-            self.store.finish(job, result)
-            log.info("job done", extra={"request_id": job.request_id,
-                                        "seconds": round(time.monotonic() - started, 3)})
-        self.on_finished()
+            recorded = self.store.finish(job, result)
+            what, extra = "job done", {"seconds": round(time.monotonic() - started, 3)}
+        if recorded:
+            log.info(what, extra={**ids, **extra})
+        else:  # the lease passed and another run took the job over: that one records it
+            log.warning("job answer dropped: its lease passed to another claim", extra=ids)

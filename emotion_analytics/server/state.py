@@ -34,7 +34,15 @@ from ..errors import (
 from ..protocol import fault_body, recognise_path
 from .config import ServerConfig
 from .fetch import URLPolicy, check_url, fetch
-from .jobs import Job, JobStore, key_fingerprint, lock_database, new_job
+from .jobs import (
+    BaseJobStore,
+    Job,
+    is_postgres_url,
+    key_fingerprint,
+    lock_database,
+    new_job,
+    open_store,
+)
 from .models import AudioBody
 from .runner import JobRunner
 from .webhooks import WebhookDeliverer
@@ -109,7 +117,7 @@ class ServerState:
                                         allow_loopback=config.allow_loopback_webhooks)
         self._keys = [k.encode("utf-8") for k in config.api_keys]
         self._sync_slots = threading.BoundedSemaphore(config.workers)
-        self.store: JobStore | None = None
+        self.store: BaseJobStore | None = None
         self.runner: JobRunner | None = None
         self.deliverer: WebhookDeliverer | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -123,8 +131,11 @@ class ServerState:
             path = Path(self._tmp.name) / "jobs.sqlite3"
             log.warning("no --jobs-db given: async jobs are kept in a temporary file and lost "
                         "when the server stops", extra={"jobs_db": str(path)})
-        self._lock_file = lock_database(path)  # one owner per database: refuse a second
-        self.store = JobStore(path)
+        if not is_postgres_url(path):  # a SQLite file has one owner: refuse a second
+            self._lock_file = lock_database(path)
+        self.store = open_store(path, lease_seconds=self.config.lease_seconds)
+        # SQLite: every job left running; PostgreSQL: none (other servers' jobs come back
+        # when their leases pass)
         requeued = self.store.requeue_running()
         self.deliverer = WebhookDeliverer(
             self.store, policy=self.webhook_policy, secret=self.config.webhook_secret,
@@ -139,7 +150,8 @@ class ServerState:
                                          daemon=True)
         self._janitor.start()
         log.info("server started", extra={
-            "jobs_db": str(path), "engine": self.engine_name, "requeued": requeued,
+            "jobs_db": self.store.describe(), "owner": self.store.owner,
+            "engine": self.engine_name, "requeued": requeued,
             "counts": self.store.counts(), "auth": bool(self._keys)})
 
     def _purge_loop(self) -> None:

@@ -5,8 +5,11 @@ a refused connection, a timeout) is retried ``retries`` times, waiting ``retry_d
 and then twice as long each time; the schedule is stored with the job, so it goes on after a
 restart. Each post has ``timeout`` seconds in all (`emotion_analytics.server.fetch.deadline`),
 and at most ``per_host`` posts go to one host at a time, so a slow receiver delays only its own
-deliveries. Delivery is *at least once*: a server killed between the receiver's 200 and the store
-recording it posts that answer again after the restart (receivers dedupe on ``request_id``).
+deliveries. Each delivery is claimed in the store before it is posted (`claim_delivery`: a lease
+of ``timeout`` plus the store's ``lease_seconds``), so when several servers share a job store
+one of them posts it. Delivery is *at least once*: a server killed between the receiver's 200
+and the store recording it has its claim pass to another server, which posts that answer again
+(receivers dedupe on ``request_id``).
 
 Each post carries ``X-Emotion-Request-Id`` and, when the server has a secret,
 ``X-Emotion-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA256 of "<t>." and the raw body>``
@@ -42,7 +45,7 @@ from ..protocol import (
     webhook_payload,
 )
 from .fetch import UnsafeURLError, URLPolicy, check_url, deadline, guarded_session
-from .jobs import Job, JobStore
+from .jobs import BaseJobStore, Job
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -98,7 +101,7 @@ class WebhookDeliverer:
 
     def __init__(
         self,
-        store: JobStore,
+        store: BaseJobStore,
         *,
         policy: URLPolicy,
         secret: str | None = None,
@@ -166,7 +169,11 @@ class WebhookDeliverer:
 
     def _deliver_guarded(self, job: Job, host: str) -> None:
         try:
-            self.deliver(job)
+            # claimed here, when a thread is free to post it: a claim never waits in the pool
+            claimed = self.store.claim_delivery(
+                job, lease=self.timeout + self.store.lease_seconds)
+            if claimed is not None:  # else another server holds it, or it changed
+                self.deliver(claimed)
         except Exception:
             log.exception("webhook delivery error", extra={"request_id": job.request_id})
         finally:
@@ -197,9 +204,12 @@ class WebhookDeliverer:
                             f"the webhook took longer than {self.timeout:g} s in all") from None
                     raise
             if 200 <= resp.status_code < 300:
-                self.store.delivery_done(job)
-                log.info("webhook delivered", extra={"request_id": job.request_id,
-                                                     "attempt": job.attempts + 1})
+                if self.store.delivery_done(job):
+                    log.info("webhook delivered", extra={"request_id": job.request_id,
+                                                         "attempt": job.attempts + 1})
+                else:  # the claim passed (this post outlived its lease): posted twice
+                    log.warning("webhook delivered after its claim passed", extra={
+                        "request_id": job.request_id, "attempt": job.attempts + 1})
                 return True
             error = f"the webhook answered HTTP {resp.status_code}"
         except (requests.RequestException, UnsafeURLError) as exc:

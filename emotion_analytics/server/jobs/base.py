@@ -1,21 +1,21 @@
-"""The async job store: one SQLite file (WAL mode) that survives the server being killed.
+"""What a job is, and the job store's SQL, written once for SQLite and PostgreSQL.
 
-A job moves ``queued -> running -> done`` (or ``failed``); its webhook delivery moves
-``pending -> delivered`` (or ``gave_up``), ``none`` when the job has no webhook. The request's
-audio (or its ``url``) is stored with the job, so a job that was running when the process died
-is put back in the queue at the next start and run again under the same ``request_id``.
+`BaseJobStore` holds every query; a database gives it three things: a transaction
+(``_tx``), a single statement (``_one``) and a few words of its dialect (column types, how a
+claim locks the row it reads, how an insert returns its id). The SQL is written with ``?``
+placeholders; PostgreSQL's driver gets them as ``%s``.
 
->>> store = JobStore(":memory:")
->>> store.add(new_job("abc", api="/audio/generic/api/v2/async/recognise_emotion",
-...                   version="v2", audio=b"RIFF...", webhook="http://example.org/hook"))
-1
->>> job = store.claim()
->>> job.request_id, job.state
-('abc', 'running')
->>> store.finish("abc", [{"emotion": "neutral", "start": 0.0, "end": 1.0}])
->>> store.get("abc").state, store.get("abc").delivery
-('done', 'pending')
->>> store.close()
+Claims are leases. `BaseJobStore.claim` takes the oldest queued job, or a running job whose
+lease passed (its server died), in one transaction, and writes who holds it (``claimed_by``,
+the store's `BaseJobStore.owner`) and until when (``lease_until``); the runner renews the
+lease of the jobs it is running (`BaseJobStore.renew_leases`). A result is recorded only by the
+claim that is still current (same ``claimed_by`` and ``runs``): a server that lost its lease
+cannot overwrite the run that replaced it. Webhook deliveries are claimed the same way
+(``delivery_by``, ``delivery_lease_until``; `BaseJobStore.claim_delivery`).
+
+>>> job = new_job("abc", api="/x", version="v2", audio=b"RIFF")
+>>> job.state, job.delivery, job.claimed_by
+('queued', 'none', None)
 """
 
 from __future__ import annotations
@@ -23,31 +23,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
-import threading
+import secrets
+import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
-from ..errors import ConfigError, DuplicateJobError, QueueFullError
+from ...errors import DuplicateJobError, QueueFullError
 
-__all__ = ["Job", "JobStore", "DuplicateJobError", "new_job", "key_fingerprint", "MAX_RUNS",
-           "lock_database", "QueueFullError"]
+__all__ = ["Job", "BaseJobStore", "new_job", "key_fingerprint", "MAX_RUNS", "DEFAULT_LEASE",
+           "schema", "LEASE_COLUMNS"]
 
-#: A job that was running when the server died this many times is failed, not run again:
+#: A job that was running when its server died this many times is failed, not run again:
 #: it may be what kills the server.
 MAX_RUNS = 3
+#: Seconds a claim lasts unless renewed (``serve --lease-seconds``).
+DEFAULT_LEASE = 30.0
 
 _COLUMNS = """
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           {serial},
     request_id   TEXT NOT NULL,
     key_id       TEXT NOT NULL DEFAULT '',
     api          TEXT NOT NULL,
     version      TEXT NOT NULL,
     state        TEXT NOT NULL,
-    audio        BLOB,
+    audio        {blob},
     url          TEXT,
     webhook      TEXT,
     options      TEXT NOT NULL,
@@ -56,31 +58,35 @@ _COLUMNS = """
     error        TEXT,
     delivery     TEXT NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL,
+    next_attempt {real},
     delivery_error TEXT,
     runs         INTEGER NOT NULL DEFAULT 0,
-    created      REAL NOT NULL,
-    updated      REAL NOT NULL,
+    created      {real} NOT NULL,
+    updated      {real} NOT NULL,
+    claimed_by   TEXT,
+    lease_until  {real},
+    delivery_by  TEXT,
+    delivery_lease_until {real},
     UNIQUE (key_id, request_id)
 """
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS jobs ({_COLUMNS});
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created);
-CREATE INDEX IF NOT EXISTS jobs_by_delivery ON jobs (delivery, next_attempt);
-CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (updated);
-"""
-# databases written before request ids were per key: request_id was the primary key
-_OLD_COLUMNS = ("request_id, api, version, state, audio, url, webhook, options, result, error,"
-                " delivery, attempts, next_attempt, delivery_error, runs, created, updated")
-_MIGRATE = f"""
-ALTER TABLE jobs RENAME TO jobs_before_keys;
-DROP INDEX IF EXISTS jobs_by_state;
-DROP INDEX IF EXISTS jobs_by_delivery;
-{_SCHEMA}
-INSERT INTO jobs ({_OLD_COLUMNS}, key_id)
-    SELECT {_OLD_COLUMNS}, COALESCE(key_id, '') FROM jobs_before_keys;
-DROP TABLE jobs_before_keys;
-"""
+#: Columns added with leases (a file written before them gets them at open).
+LEASE_COLUMNS = {"claimed_by": "TEXT", "lease_until": "{real}", "delivery_by": "TEXT",
+                 "delivery_lease_until": "{real}"}
+
+
+def schema(*, serial: str, blob: str, real: str) -> list[str]:
+    """The statements creating the jobs table and its indexes, in a dialect's column types.
+
+    >>> pg = schema(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA", real="DOUBLE PRECISION")
+    >>> len(pg), "audio        BYTEA" in pg[0]
+    (4, True)
+    """
+    return [
+        f"CREATE TABLE IF NOT EXISTS jobs ({_COLUMNS.format(serial=serial, blob=blob, real=real)})",
+        "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created)",
+        "CREATE INDEX IF NOT EXISTS jobs_by_delivery ON jobs (delivery, next_attempt)",
+        "CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (updated)",
+    ]
 
 
 @dataclass
@@ -107,6 +113,10 @@ class Job:
     updated: float = 0.0
     fingerprint: str | None = None
     id: int | None = None
+    claimed_by: str | None = None
+    lease_until: float | None = None
+    delivery_by: str | None = None
+    delivery_lease_until: float | None = None
 
     @property
     def key(self) -> tuple[str | None, str]:
@@ -126,7 +136,7 @@ def new_job(
     key_id: str | None = None,
     fingerprint: str | None = None,
 ) -> Job:
-    """A queued job, ready for `JobStore.add`.
+    """A queued job, ready for `BaseJobStore.add`.
 
     >>> new_job("r1", api="/x", version="v1", url="https://example.org/a.wav").state
     'queued'
@@ -150,90 +160,84 @@ def key_fingerprint(key: str | None) -> str | None:
     return None if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def lock_database(path: str | Path):
-    """Take the exclusive lock that makes this process the one owner of a jobs database.
+class Result(NamedTuple):
+    """What a statement gave back: its rows (as dicts), the rows it changed, an insert's id."""
 
-    The lock is on the file ``<path>.lock`` beside the database, which holds the owner's pid.
-    It is held while the returned file stays open and released when it is closed (or when the
-    process dies, however it dies). Raises `~emotion_analytics.errors.ConfigError` naming the
-    other process when it is taken.
-
-    >>> import tempfile, pathlib
-    >>> db = pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite3"
-    >>> lock = lock_database(db)
-    >>> lock_database(db)
-    Traceback (most recent call last):
-    ...
-    emotion_analytics.errors.ConfigError: the jobs database ... is in use by another server (pid ...
-    >>> lock.close()
-    """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        return None
-    lock_path = Path(f"{path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(lock_path, "a+", encoding="ascii")  # noqa: SIM115 (held open: that is the lock)
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0)
-        holder = f.read().strip() or "unknown"
-        f.close()
-        raise ConfigError(
-            f"the jobs database {str(path)!r} is in use by another server (pid {holder}; lock "
-            f"file {str(lock_path)!r}): one server owns a jobs database. Stop that server, or "
-            "give this one another --jobs-db."
-        ) from None
-    f.seek(0)
-    f.truncate()
-    f.write(f"{os.getpid()}\n")
-    f.flush()
-    return f
+    rows: list[dict[str, Any]]
+    rowcount: int
+    lastrowid: int | None = None
 
 
+#: Runs one statement: ``run(sql, params) -> Result``.
+Run = Callable[..., Result]
 JobRef = Union["Job", int, str]
 
+_DONE = "state IN ('done', 'failed')"
+_CLOSE = ("UPDATE jobs SET state = ?, result = ?, error = ?, audio = NULL, lease_until = NULL,"
+          " updated = ?, next_attempt = CASE delivery WHEN 'pending' THEN ? ELSE next_attempt END"
+          " WHERE id = ?")
+# a delivery is free to claim when no server holds a lease on it
+_DELIVERY_FREE = (f"delivery = 'pending' AND {_DONE} AND (delivery_lease_until IS NULL"
+                  " OR delivery_lease_until < ?)")
 
-class JobStore:
-    """Async jobs in one SQLite file, safe to use from several threads of one process.
+
+class BaseJobStore:
+    """The job store's interface and its SQL; `~emotion_analytics.server.jobs.JobStore`
+    (SQLite) and `~emotion_analytics.server.jobs.PostgresJobStore` supply the database.
 
     A job is known by its API key and its ``request_id`` (two keys may use the same id); the
     methods that change a job take the `Job`, its row ``id``, or, for jobs made without a key,
-    its ``request_id``. Only one process may own the file (see `lock_database`).
+    its ``request_id``. Safe to use from several threads.
 
     Parameters
     ----------
-    path
-        The database file (created with its folder when missing), or ``":memory:"``.
+    lease_seconds
+        How long a claim on a job or a delivery lasts unless renewed: a server killed while
+        holding one gives it back this long after its last renewal.
+
+    Attributes
+    ----------
+    owner : str
+        Who this store claims jobs as (``host/pid/random``), written to ``claimed_by``.
+    sole_owner : bool
+        True when one process owns the whole database (SQLite): at start it takes back every
+        running job at once instead of waiting for leases.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout = 10000")
-            if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
-                # deleted jobs give their pages back to the file (see `purge`); an existing
-                # file is rewritten once to switch
-                self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-                self._db.execute("VACUUM")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
-            if columns and "id" not in columns:
-                self._db.executescript("BEGIN;" + _MIGRATE + "COMMIT;")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(
-                f"cannot open the jobs database {self.path!r}: {exc}. Pass another --jobs-db "
-                "path, or move this file away if it is not a jobs database."
-            ) from exc
+    sole_owner = True
+    #: What a claim's SELECT adds to lock the row it reads (PostgreSQL: FOR UPDATE SKIP LOCKED).
+    _lock_rows = ""
+    #: What an INSERT adds to give back the new row's id.
+    _returning_id = ""
+    _duplicate_errors: tuple[type[BaseException], ...] = ()
 
+    def __init__(self, *, lease_seconds: float = DEFAULT_LEASE):
+        if not lease_seconds > 0:
+            raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
+        self.lease_seconds = float(lease_seconds)
+        self.owner = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+
+    # -- what a database supplies ------------------------------------------------------------
+    def _tx(self) -> AbstractContextManager[Run]:
+        """A transaction: yields ``run``; commits when the block ends, rolls back on error."""
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: tuple = ()) -> Result:
+        """One statement, committed on its own."""
+        raise NotImplementedError
+
+    def _compact(self) -> None:
+        """Give the space of deleted jobs back (after `purge`)."""
+
+    def close(self) -> None:
+        """Close the database (further calls fail)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where the jobs are, for logs (no password)."""
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------------------------------
     def _id(self, job: JobRef) -> int:
         if isinstance(job, Job):
             if job.id is not None:
@@ -252,184 +256,187 @@ class JobStore:
         Raises `DuplicateJobError` when its key already has a job with this ``request_id``,
         and `QueueFullError` when ``max_queued`` jobs are already waiting.
         """
-        with self._lock:
-            if max_queued is not None and self.queued() >= max_queued:
-                raise QueueFullError(f"{max_queued} jobs are already waiting")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO jobs (request_id, key_id, api, version, state, audio, url,"
-                    " webhook, options, fingerprint, delivery, created, updated)"
-                    " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (job.request_id, job.key_id or "", job.api, job.version, job.audio,
-                     job.url, job.webhook, json.dumps(job.options), job.fingerprint,
-                     "pending" if job.webhook else "none", job.created, job.updated),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise DuplicateJobError(
-                    f"a job with request_id {job.request_id!r} already exists; pick another "
-                    "request_id or leave it out to get a fresh one"
-                ) from exc
-            job.id = int(cur.lastrowid)
-            return job.id
+        if max_queued is not None and self.queued() >= max_queued:
+            raise QueueFullError(f"{max_queued} jobs are already waiting")
+        try:
+            res = self._one(
+                "INSERT INTO jobs (request_id, key_id, api, version, state, audio, url,"
+                " webhook, options, fingerprint, delivery, created, updated)"
+                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)" + self._returning_id,
+                (job.request_id, job.key_id or "", job.api, job.version, job.audio,
+                 job.url, job.webhook, json.dumps(job.options), job.fingerprint,
+                 "pending" if job.webhook else "none", job.created, job.updated),
+            )
+        except self._duplicate_errors as exc:
+            raise DuplicateJobError(
+                f"a job with request_id {job.request_id!r} already exists; pick another "
+                "request_id or leave it out to get a fresh one"
+            ) from exc
+        job.id = int(res.rows[0]["id"] if res.rows else res.lastrowid)
+        return job.id
 
     def claim(self) -> Job | None:
-        """Take the oldest queued job and mark it running (``None`` when the queue is empty).
+        """Take the oldest queued job, or a running one whose lease passed, and mark it running
+        under this store's lease (``None`` when there is none).
 
-        A job already run `MAX_RUNS` times (the server died while running it each time) is
+        A job already run `MAX_RUNS` times (its server died while running it each time) is
         failed instead of being run again.
         """
-        with self._lock:
-            while True:
-                row = self._db.execute(
-                    "SELECT id, runs FROM jobs WHERE state = 'queued' ORDER BY created, id"
-                    " LIMIT 1"
-                ).fetchone()
-                if row is None:
+        while True:
+            now = time.time()
+            with self._tx() as run:
+                rows = run(
+                    "SELECT id, runs FROM jobs WHERE state = 'queued' OR (state = 'running'"
+                    " AND lease_until < ?) ORDER BY created, id LIMIT 1" + self._lock_rows,
+                    (now,)).rows
+                if not rows:
                     return None
-                if row["runs"] >= MAX_RUNS:
-                    self.fail(row["id"], {
-                        "faultstring": f"the job was interrupted {row['runs']} times while "
-                        "running; it is not run again. Check the audio, or resubmit it.",
-                        "errorcode": "emotion_analytics.JobCrashed",
-                    })
+                job_id, runs = rows[0]["id"], rows[0]["runs"]
+                if runs >= MAX_RUNS:
+                    run(_CLOSE, ("failed", None, json.dumps({
+                        "faultstring": f"the job was interrupted {runs} times while running; "
+                        "it is not run again. Check the audio, or resubmit it.",
+                        "errorcode": "emotion_analytics.JobCrashed"}), now, now, job_id))
                     continue
-                self._db.execute(
-                    "UPDATE jobs SET state = 'running', runs = runs + 1, updated = ?"
-                    " WHERE id = ?", (time.time(), row["id"]),
-                )
-                return self._get_id(row["id"])
+                run("UPDATE jobs SET state = 'running', runs = runs + 1, claimed_by = ?,"
+                    " lease_until = ?, updated = ? WHERE id = ?",
+                    (self.owner, now + self.lease_seconds, now, job_id))
+                row = run("SELECT * FROM jobs WHERE id = ?", (job_id,)).rows[0]
+            return self._job(row)
 
-    def finish(self, job: JobRef, result: Any) -> None:
-        """Store a job's answer; its audio is dropped and its delivery (if any) becomes due."""
-        self._close_job(job, "done", result=json.dumps(result), error=None)
+    def renew_leases(self) -> int:
+        """Extend the lease of every job this store is running; returns how many."""
+        return self._one(
+            "UPDATE jobs SET lease_until = ? WHERE state = 'running' AND claimed_by = ?",
+            (time.time() + self.lease_seconds, self.owner)).rowcount
 
-    def fail(self, job: JobRef, fault: Mapping[str, Any]) -> None:
-        """Mark a job failed with ``fault`` (``{"faultstring", "errorcode"}``)."""
-        self._close_job(job, "failed", result=None, error=json.dumps(dict(fault)))
+    def finish(self, job: JobRef, result: Any) -> bool:
+        """Store a job's answer; its audio is dropped and its delivery (if any) becomes due.
 
-    def _close_job(self, job: JobRef, state: str, *, result, error) -> None:
+        Given the `Job` a claim returned, the answer is recorded only while that claim is
+        current; returns whether it was recorded.
+        """
+        return self._close_job(job, "done", result=json.dumps(result), error=None)
+
+    def fail(self, job: JobRef, fault: Mapping[str, Any]) -> bool:
+        """Mark a job failed with ``fault`` (``{"faultstring", "errorcode"}``); as `finish`."""
+        return self._close_job(job, "failed", result=None, error=json.dumps(dict(fault)))
+
+    def _close_job(self, job: JobRef, state: str, *, result, error) -> bool:
         now = time.time()
-        with self._lock:
-            self._db.execute(
-                "UPDATE jobs SET state = ?, result = ?, error = ?, audio = NULL, updated = ?,"
-                " next_attempt = CASE delivery WHEN 'pending' THEN ? ELSE next_attempt END"
-                " WHERE id = ? AND state IN ('queued', 'running')",
-                (state, result, error, now, now, self._id(job)),
-            )
+        params: tuple = (state, result, error, now, now, self._id(job))
+        if isinstance(job, Job) and job.state == "running" and job.claimed_by:
+            # the run this claim started, and no later one
+            sql = _CLOSE + " AND state = 'running' AND claimed_by = ? AND runs = ?"
+            params += (job.claimed_by, job.runs)
+        else:
+            sql = _CLOSE + " AND state IN ('queued', 'running')"
+        return self._one(sql, params).rowcount == 1
 
     def requeue_running(self) -> int:
-        """Put every running job back in the queue (at start-up, and at shutdown)."""
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE jobs SET state = 'queued', updated = ? WHERE state = 'running'",
-                (time.time(),),
-            )
-            return cur.rowcount
+        """Put running jobs back in the queue: every one when this store is the sole owner,
+        else those this store claimed (at start-up, and at shutdown)."""
+        sql = ("UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL,"
+               " updated = ? WHERE state = 'running'")
+        params: tuple = (time.time(),)
+        if not self.sole_owner:
+            sql += " AND claimed_by = ?"
+            params += (self.owner,)
+        return self._one(sql, params).rowcount
 
     def due_deliveries(self, *, now: float | None = None, limit: int = 16) -> list[Job]:
-        """Finished jobs whose webhook delivery is due."""
+        """Finished jobs whose webhook delivery is due and that no server holds."""
         now = time.time() if now is None else now
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM jobs WHERE delivery = 'pending' AND state IN ('done', 'failed')"
-                " AND next_attempt <= ? ORDER BY next_attempt LIMIT ?", (now, limit),
-            ).fetchall()
+        rows = self._one(
+            f"SELECT * FROM jobs WHERE {_DELIVERY_FREE} AND next_attempt <= ?"
+            " ORDER BY next_attempt LIMIT ?", (now, now, limit)).rows
         return [self._job(r) for r in rows]
 
+    def claim_delivery(self, job: Job, *, lease: float | None = None) -> Job | None:
+        """Take the delivery of ``job`` for ``lease`` seconds (default `lease_seconds`), unless
+        another server holds it or it changed since it was read; the `Job` to deliver, or
+        ``None``."""
+        now = time.time()
+        until = now + (self.lease_seconds if lease is None else lease)
+        res = self._one(
+            "UPDATE jobs SET delivery_by = ?, delivery_lease_until = ? WHERE id = ?"
+            f" AND attempts = ? AND next_attempt <= ? AND {_DELIVERY_FREE}",
+            (self.owner, until, self._id(job), job.attempts, now, now))
+        if res.rowcount != 1:
+            return None
+        job.delivery_by, job.delivery_lease_until = self.owner, until
+        return job
+
     def next_delivery_at(self) -> float | None:
-        """When the next pending delivery is due (``None`` when none is pending)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(next_attempt) FROM jobs WHERE delivery = 'pending'"
-                " AND state IN ('done', 'failed')"
-            ).fetchone()
-        return row[0]
+        """When the next pending delivery is due, or its lease ends (``None``: none pending)."""
+        rows = self._one(
+            "SELECT MIN(CASE WHEN delivery_lease_until > next_attempt THEN delivery_lease_until"
+            f" ELSE next_attempt END) AS t FROM jobs WHERE delivery = 'pending' AND {_DONE}"
+        ).rows
+        return rows[0]["t"] if rows else None
 
-    def delivery_done(self, job: JobRef) -> None:
-        """Record a delivery the receiver accepted."""
-        self._set_delivery(job, "delivered", None, None)
+    def delivery_done(self, job: JobRef) -> bool:
+        """Record a delivery the receiver accepted (as `delivery_failed`)."""
+        return self._set_delivery(job, "delivered", None, None)
 
-    def delivery_failed(self, job: JobRef, error: str, *, retry_at: float | None) -> None:
-        """Record a failed delivery: retried at ``retry_at``, or given up when ``None``."""
+    def delivery_failed(self, job: JobRef, error: str, *, retry_at: float | None) -> bool:
+        """Record a failed delivery: retried at ``retry_at``, or given up when ``None``.
+
+        Given the `Job` `claim_delivery` returned, it is recorded only while that claim is
+        current; returns whether it was recorded.
+        """
         state = "pending" if retry_at is not None else "gave_up"
-        self._set_delivery(job, state, error, retry_at)
+        return self._set_delivery(job, state, error, retry_at)
 
-    def _set_delivery(self, job, state, error, retry_at) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE jobs SET delivery = ?, delivery_error = ?, next_attempt = ?,"
-                " attempts = attempts + 1, updated = ? WHERE id = ?",
-                (state, error, retry_at, time.time(), self._id(job)),
-            )
+    def _set_delivery(self, job, state, error, retry_at) -> bool:
+        sql = ("UPDATE jobs SET delivery = ?, delivery_error = ?, next_attempt = ?,"
+               " attempts = attempts + 1, delivery_lease_until = NULL, updated = ? WHERE id = ?")
+        params: tuple = (state, error, retry_at, time.time(), self._id(job))
+        if isinstance(job, Job) and job.delivery_by:
+            sql += " AND delivery = 'pending' AND delivery_by = ? AND attempts = ?"
+            params += (job.delivery_by, job.attempts)
+        return self._one(sql, params).rowcount == 1
 
     def purge(self, older_than: float) -> int:
         """Delete finished jobs (answer, status, audio) last changed more than ``older_than``
-        seconds ago whose delivery is over, then give the freed pages back to the file.
+        seconds ago whose delivery is over, then give the freed space back.
 
         Returns how many jobs were deleted.
-
-        >>> store = JobStore(":memory:")
-        >>> store.add(new_job("old", api="/api", version="v2", audio=b"x"))
-        1
-        >>> store.finish("old", [])
-        >>> store.purge(older_than=0.0), store.get("old")
-        (1, None)
         """
-        with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM jobs WHERE state IN ('done', 'failed') AND delivery IN"
-                " ('none', 'delivered', 'gave_up') AND updated <= ?",
-                (time.time() - older_than,),
-            )
-            # sqlite3_exec steps the pragma to the end (it frees one page per step)
-            self._db.executescript("PRAGMA incremental_vacuum;")
-            return cur.rowcount
+        n = self._one(
+            f"DELETE FROM jobs WHERE {_DONE} AND delivery IN ('none', 'delivered', 'gave_up')"
+            " AND updated <= ?", (time.time() - older_than,)).rowcount
+        self._compact()
+        return n
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, request_id: str, *, key_id: str | None = None) -> Job | None:
         """The job of this API key (fingerprint; ``None``: made without a key) and id."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE key_id = ? AND request_id = ?",
-                (key_id or "", request_id),
-            ).fetchone()
-        return None if row is None else self._job(row)
-
-    def _get_id(self, job_id: int) -> Job | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else self._job(row)
+        rows = self._one("SELECT * FROM jobs WHERE key_id = ? AND request_id = ?",
+                         (key_id or "", request_id)).rows
+        return self._job(rows[0]) if rows else None
 
     def queued(self) -> int:
         """How many jobs wait in the queue."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE state = 'queued'").fetchone()[0]
+        return int(self._one("SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'")
+                   .rows[0]["n"])
 
     def counts(self) -> dict[str, int]:
-        """How many jobs are in each state, and in each delivery state (``delivery_<state>``).
-
-        >>> JobStore(":memory:").counts()
-        {}
-        """
-        with self._lock:
-            out = {r[0]: r[1] for r in self._db.execute(
-                "SELECT state, COUNT(*) FROM jobs GROUP BY state")}
-            for state, n in self._db.execute(
-                    "SELECT delivery, COUNT(*) FROM jobs GROUP BY delivery"):
-                out[f"delivery_{state}"] = n
+        """How many jobs are in each state, and in each delivery state (``delivery_<state>``)."""
+        out = {r["k"]: int(r["n"]) for r in self._one(
+            "SELECT state AS k, COUNT(*) AS n FROM jobs GROUP BY state").rows}
+        for r in self._one("SELECT delivery AS k, COUNT(*) AS n FROM jobs GROUP BY delivery"
+                           ).rows:
+            out[f"delivery_{r['k']}"] = int(r["n"])
         return out
 
-    def close(self) -> None:
-        """Close the database (further calls fail)."""
-        with self._lock:
-            self._db.close()
-
     @staticmethod
-    def _job(row: sqlite3.Row) -> Job:
+    def _job(row: Mapping[str, Any]) -> Job:
         data = dict(row)
         data["key_id"] = data["key_id"] or None
         data["options"] = json.loads(data["options"] or "{}")
         data["result"] = None if data["result"] is None else json.loads(data["result"])
         data["error"] = None if data["error"] is None else json.loads(data["error"])
+        if data.get("audio") is not None:
+            data["audio"] = bytes(data["audio"])
         return Job(**data)
