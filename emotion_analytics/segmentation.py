@@ -319,45 +319,62 @@ def segment_blocks(
     [('calm', 3.0, 6.0, 0.9), ('loud', 6.0, 9.0, 0.9)]
     """
     speakers = list(speakers)
-    n_ch = len(speakers)
-    cutters = [WindowCutter(sample_rate, window=window, hop=hop) for _ in range(n_ch)]
-    vads = [SpeechDetector(sample_rate) for _ in range(n_ch)]
-    out: list[list[Segment]] = [[] for _ in range(n_ch)]
+    out: list[list[Segment]] = [[] for _ in speakers]
     labels = tuple(labels)
     predict = _window_predictor(predict_proba, predict_windows)
-
-    def classify(pending: list[tuple[int, int, int, np.ndarray]]) -> None:
-        speech = []
-        for ch, s, e, x in pending:
-            if vads[ch].is_speech(x):
-                speech.append((ch, s, e, x))
-            elif not speech_only:
-                out[ch].append(_segment(s, e, sample_rate, None, labels, speakers[ch]))
+    for batch in _judged_windows(blocks, sample_rate, len(speakers), window=window, hop=hop,
+                                 on_block=on_block):
+        speech = [(ch, s, e, x) for ch, s, e, x, is_speech in batch if is_speech]
+        if not speech_only:
+            for ch, s, e, _, is_speech in batch:
+                if not is_speech:
+                    out[ch].append(_segment(s, e, sample_rate, None, labels, speakers[ch]))
         if speech:
-            probs, dims = predict([x for _, _, _, x in speech])
-            probs = np.asarray(probs, dtype=np.float64)
-            if probs.shape != (len(speech), len(labels)):
-                raise ValueError(
-                    f"the engine returned probabilities of shape {probs.shape} for "
-                    f"{len(speech)} windows and {len(labels)} labels"
-                )
-            dims = _check_dims(dims, len(speech))
+            probs, dims = _predict_checked(predict, [x for *_, x in speech], len(labels))
             for j, ((ch, s, e, _), p) in enumerate(zip(speech, probs, strict=True)):
                 out[ch].append(_segment(s, e, sample_rate, p, labels, speakers[ch],
                                         {k: v[j] for k, v in dims.items()}))
-
-    for block in _blocks_2d(blocks, n_ch):
-        pending = []
-        for ch in range(n_ch):
-            vads[ch].observe(block[ch])
-            pending += [(ch, s, e, x) for s, e, x in cutters[ch].feed(block[ch])]
-        classify(pending)
-        if on_block is not None:
-            on_block(cutters[0].samples_seen / sample_rate)
-    classify([(ch, s, e, x) for ch in range(n_ch) for s, e, x in cutters[ch].finish()])
     for segs in out:
         segs.sort(key=lambda seg: (seg["start"], seg["end"]))
     return out
+
+
+def _judged_windows(
+    blocks: Iterable[np.ndarray], sample_rate: int, n_channels: int, *, window: float,
+    hop: float | None, on_block: Callable[[float], None] | None = None,
+) -> Iterator[list[tuple[int, int, int, np.ndarray, bool]]]:
+    """Each channel of a block stream cut into windows, each window judged speech or not.
+
+    Yields, after each block and once at the end, the windows completed then:
+    ``(channel, start, end, audio, is_speech)``, sample indices. ``on_block`` gets the seconds
+    read so far after each block.
+    """
+    cutters = [WindowCutter(sample_rate, window=window, hop=hop) for _ in range(n_channels)]
+    vads = [SpeechDetector(sample_rate) for _ in range(n_channels)]
+
+    def judged(done):
+        return [(ch, s, e, x, vads[ch].is_speech(x)) for ch, s, e, x in done]
+
+    for block in _blocks_2d(blocks, n_channels):
+        done = []
+        for ch in range(n_channels):
+            vads[ch].observe(block[ch])
+            done += [(ch, s, e, x) for s, e, x in cutters[ch].feed(block[ch])]
+        yield judged(done)
+        if on_block is not None:
+            on_block(cutters[0].samples_seen / sample_rate)
+    yield judged([(ch, s, e, x) for ch in range(n_channels) for s, e, x in cutters[ch].finish()])
+
+
+def _predict_checked(predict: PredictWindows, windows: list[np.ndarray],
+                     n_labels: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``predict(windows)``, checked: ``(n, n_labels)`` probabilities, known dimensions."""
+    probs, dims = predict(windows)
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape != (len(windows), n_labels):
+        raise ValueError(f"the engine returned probabilities of shape {probs.shape} for "
+                         f"{len(windows)} windows and {n_labels} labels")
+    return probs, _check_dims(dims, len(windows))
 
 
 def _blocks_2d(blocks: Iterable[np.ndarray], n_ch: int) -> Iterator[np.ndarray]:

@@ -22,7 +22,15 @@ from .analysis.speakers import _match_recordings, _speaker_str
 from .audio import AudioStream
 from .errors import EmotionAnalyticsError
 from .responses import to_frame, to_response
-from .segmentation import SpeechDetector, TurnWindowCutter, WindowCutter, plan_turn_windows
+from .segmentation import (
+    SpeechDetector,
+    TurnWindowCutter,
+    _judged_windows,
+    _predict_checked,
+    _segment,
+    _window_predictor,
+    plan_turn_windows,
+)
 
 __all__ = ["SpeakerAnswers", "adapts", "channel_windows", "segments_in_turns", "turn_windows",
            "turns_for"]
@@ -143,30 +151,16 @@ class SpeakerAnswers:
         return self.out, weights
 
     def _segment(self, start, end, probs, dims, speaker, adapted) -> dict:
-        seg: dict = {"emotion": None, "start": round(start / self.rate, 6),
-                     "end": round(end / self.rate, 6), "speaker_id": speaker}
+        seg = _segment(start, end, self.rate, probs, self.labels, speaker, dims)
         if probs is not None:
-            best = int(np.argmax(probs))
-            seg["emotion"] = self.labels[best]
-            seg["confidence"] = float(probs[best])
-            seg["scores"] = {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
-            for key, value in (dims or {}).items():
-                seg[key] = float(value)
             seg["adapted"] = bool(adapted)
         return seg
 
 
 def _predict(eng, windows: list, n_labels: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Class probabilities and dimensions of windows (`predict_windows` where the engine has it)."""
-    if callable(getattr(eng, "predict_windows", None)):
-        probs, dims = eng.predict_windows(windows)
-    else:
-        probs, dims = eng.predict_proba(windows), {}
-    probs = np.asarray(probs, dtype=np.float64)
-    if probs.shape != (len(windows), n_labels):
-        raise ValueError(f"the engine returned probabilities of shape {probs.shape} for "
-                         f"{len(windows)} windows and {n_labels} labels")
-    return probs, {k: np.asarray(v, dtype=np.float64) for k, v in (dims or {}).items()}
+    predict = _window_predictor(eng.predict_proba, getattr(eng, "predict_windows", None))
+    return _predict_checked(predict, windows, n_labels)
 
 
 def _dimensions(model, probs: np.ndarray, feats: np.ndarray) -> dict[str, np.ndarray]:
@@ -204,32 +198,17 @@ def turn_windows(st: AudioStream, rate: int, answer: SpeakerAnswers, turns: pd.D
 
 
 def channel_windows(st: AudioStream, rate: int, answer: SpeakerAnswers, speakers, *,
-                     window, hop, speech_only, on_block) -> None:
+                    window, hop, speech_only, on_block) -> None:
     """Stream each channel through its own windows, as the speaker of that channel."""
-    n = len(speakers)
-    cutters = [WindowCutter(rate, window=window, hop=hop) for _ in range(n)]
-    vads = [SpeechDetector(rate) for _ in range(n)]
-
-    def classify(done) -> None:
+    for batch in _judged_windows(st, rate, len(speakers), window=window, hop=hop,
+                                 on_block=on_block):
         speech = []
-        for ch, s, e, x in done:
-            if vads[ch].is_speech(x):
+        for ch, s, e, x, is_speech in batch:
+            if is_speech:
                 speech.append((ch, s, e, speakers[ch], x))
             elif not speech_only:
                 answer.non_speech(ch, s, e, speakers[ch])
         answer.speech(speech)
-
-    for block in st:
-        b = np.asarray(block, dtype=np.float32)
-        b = b[None, :] if b.ndim == 1 else b
-        done = []
-        for ch in range(n):
-            vads[ch].observe(b[ch])
-            done += [(ch, s, e, x) for s, e, x in cutters[ch].feed(b[ch])]
-        classify(done)
-        if on_block is not None:
-            on_block(cutters[0].samples_seen / rate)
-    classify([(ch, s, e, x) for ch in range(n) for s, e, x in cutters[ch].finish()])
 
 
 def segments_in_turns(segments: list[dict], turns: pd.DataFrame) -> list[dict]:
