@@ -379,6 +379,11 @@ def _run_processes(tasks, engine, settings, options, jobs, progress, sink):
             yield i, outcome
 
 
+#: Tasks a client keeps submitted to a Dask cluster at once, at least (more with more threads):
+#: the client's memory stays flat in the number of files, the workers are never starved.
+DASK_TASKS_IN_FLIGHT = 64
+
+
 def _run_dask(tasks, engine, settings, options, scheduler, progress, sink):
     from .errors import require
 
@@ -389,18 +394,31 @@ def _run_dask(tasks, engine, settings, options, scheduler, progress, sink):
         n = len(tasks)
         if not n:
             return
-        sources, names, turns = (list(column) for column in zip(*tasks, strict=True))
-        futures = client.map(_analyze_one, sources, [engine] * n, [settings] * n,
-                             [options] * n, turns, names, [sink] * n, pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
+        window = max(DASK_TASKS_IN_FLIGHT, 4 * sum(client.nthreads().values()))
+        index: dict[str, int] = {}
+        done = distributed.as_completed()
+
+        def submit(i: int) -> None:
+            source, name, mine = tasks[i]
+            future = client.submit(_analyze_one, source, engine, settings, options, mine, name,
+                                   sink, pure=False)
+            index[future.key] = i
+            done.add(future)
+
+        for i in range(min(window, n)):
+            submit(i)
+        following = min(window, n)
         with _bar(n, progress) as bar:
-            for future in distributed.as_completed(futures):
-                i = index[future.key]
+            for future in done:
+                i = index.pop(future.key)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # e.g. KilledWorker
-                    outcome = (names[i], None, f"task failed on the cluster: {exc!r}")
+                    outcome = (tasks[i][1], None, f"task failed on the cluster: {exc!r}")
                 future.release()  # the client keeps no result it has handed on
+                if following < n:
+                    submit(following)
+                    following += 1
                 bar.update(1)
                 yield i, outcome
     finally:
