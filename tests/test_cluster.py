@@ -268,6 +268,34 @@ def test_a_killed_worker_loses_nothing_and_every_file_is_written_once(cluster, w
         _same_rows(table, local[name], file)
 
 
+def test_urls_are_read_here_too_and_folders_and_globs_expand(s3, work, local, monkeypatch):
+    for key, value in s3.items():
+        monkeypatch.setenv(key, value)
+    from emotion_analytics.batch import expand_files
+
+    url = f"s3://{BUCKET}/calls/a.wav"
+    _same_rows(ea.recognise(url), local["a.wav"], url)
+    uri = (work / "clips" / "b.wav").as_uri()
+    _same_rows(ea.recognise(uri), local["b.wav"], uri)
+    wavs = [f"s3://{BUCKET}/calls/{n}" for n in PIECES]
+    assert expand_files([f"s3://{BUCKET}/calls/"]) == wavs  # audio files only, not notes.txt
+    assert expand_files([f"s3://{BUCKET}/calls/[ab].wav"]) == wavs[:2]
+    with pytest.raises(ea.BadAudioError, match=r"s3://corpus/calls/none.wav: not found"):
+        ea.recognise(f"s3://{BUCKET}/calls/none.wav")
+
+
+def test_a_torn_manifest_line_is_skipped_and_the_next_entry_starts_on_its_own_line(tmp_path):
+    from emotion_analytics.results import Manifest
+
+    manifest = Manifest(tmp_path)
+    manifest.append({"source": "/a.wav", "file": "a.wav", "status": "done"})
+    with open(manifest.path, "a") as f:
+        f.write('{"source": "/b.wav", "fi')  # a writer killed mid-line
+    manifest.append({"source": "/c.wav", "file": "c.wav", "status": "failed"})
+    assert {k: e["status"] for k, e in manifest.entries().items()} == {"/a.wav": "done",
+                                                                       "/c.wav": "failed"}
+
+
 def _manifest_lines(folder: Path) -> list[dict]:
     path = folder / "_manifest"
     if not path.exists():
