@@ -125,14 +125,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"table: {args.output} ({len(table)} segments)")
         if args.plot:
             print(f"timeline: {args.plot}")
-    if args.truth:
-        _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
-    for name, message in result.failures.items():
-        print(f"failed: {name}: {message}", file=sys.stderr)
-    if result.failures:
-        print(f"{len(result.failures)} of {len(files)} file(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return _finish(table, result, args, len(files))
 
 
 #: Windows start at most this often: ``--hop`` below it would make one window per few samples.
@@ -279,6 +272,11 @@ def _report_folder(result, args: argparse.Namespace, n_files: int) -> int:
               "emotion_analytics.read_results)")
         if args.plot:
             print(f"timeline: {args.plot}")
+    return _finish(table, result, args, n_files)
+
+
+def _finish(table, result, args: argparse.Namespace, n_files: int) -> int:
+    """Agreement with --truth, the failures on stderr, and the exit code (1: some failed)."""
     if args.truth:
         _print_agreement(table, args.truth, labels=args.labels, engine=args.engine)
     for name, message in result.failures.items():

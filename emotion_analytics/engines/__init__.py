@@ -89,20 +89,11 @@ def _engine_by_name(spec: str) -> Any:
     if spec.startswith("local:"):
         from .local import LocalEngine
 
-        path = spec.split(":", 1)[1].strip()
-        if not path:
-            raise UnknownEngineError(
-                "'local:' needs a weights file written by `emotion-analytics train --out "
-                "PATH`, e.g. 'local:mine.npz'"
-            )
-        return LocalEngine(path)
+        return LocalEngine(_argument(spec, "a weights file written by `emotion-analytics train "
+                                           "--out PATH`, e.g. 'local:mine.npz'"))
     if spec.startswith("transformers:"):
-        model = spec.split(":", 1)[1].strip()
-        if not model:
-            raise UnknownEngineError(
-                "'transformers:' needs a model id or a local folder, e.g. "
-                "'transformers:superb/wav2vec2-base-superb-er'"
-            )
+        model = _argument(spec, "a model id or a local folder, e.g. "
+                                "'transformers:superb/wav2vec2-base-superb-er'")
         from .transformers_engine import TransformersEngine
 
         return TransformersEngine(model)
@@ -116,3 +107,11 @@ def _engine_by_name(spec: str) -> Any:
             return EncoderEngine(heads=arg)
         return EncoderEngine(model=arg)
     raise UnknownEngineError(f"unknown engine {spec!r}; use {ENGINE_HELP}")
+
+
+def _argument(spec: str, needs: str) -> str:
+    """What follows ``kind:`` in an engine name; `UnknownEngineError` naming ``needs`` if empty."""
+    kind, arg = spec.split(":", 1)
+    if not arg.strip():
+        raise UnknownEngineError(f"{kind + ':'!r} needs {needs}")
+    return arg.strip()
