@@ -19,6 +19,7 @@ modules that raise one also re-export it where it was documented first (e.g.
     ├── UnknownEngineError          an ``engine=`` that names no engine (also a ValueError)
     ├── JobTimeoutError             an async job not done in time (also a TimeoutError)
     ├── AppInputError               widget app settings that cannot work (also a ValueError)
+    ├── AnalysisCancelled           a run of the widget app cancelled (holds the files done)
     ├── ConfigError                 a server configuration that cannot work (also a ValueError)
     ├── UnsafeURLError              a URL the server refuses to fetch or post to (ValueError)
     ├── FetchError                  a URL that could not be fetched
@@ -52,6 +53,7 @@ __all__ = [
     "UnknownEngineError",
     "JobTimeoutError",
     "AppInputError",
+    "AnalysisCancelled",
     "ConfigError",
     "UnsafeURLError",
     "FetchError",
@@ -186,6 +188,18 @@ class JobTimeoutError(EmotionAnalyticsError, TimeoutError):
 
 class AppInputError(EmotionAnalyticsError, ValueError):
     """The widget app's settings cannot work (e.g. a remote engine without a base URL or key)."""
+
+
+class AnalysisCancelled(EmotionAnalyticsError):  # noqa: N818  (a request, not a failure)
+    """A run was cancelled (the widget app's Cancel, `widgets.analyze_uploads(cancel=)`).
+
+    ``table`` and ``errors`` hold what the files finished before gave.
+    """
+
+    def __init__(self, table: object = None, errors: tuple | list = ()):
+        super().__init__("the analysis was cancelled")
+        self.table = table
+        self.errors = list(errors)
 
 
 class ConfigError(EmotionAnalyticsError, ValueError):

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import EmotionAnalyticsError, require
-from .widgets import (
+from .widget_logic import (
     ENGINES,
     HOSTED_URL,
     LOCAL_SERVER_URL,
@@ -26,12 +26,14 @@ from .widgets import (
     FileFailure,
     Progress,
     analyze_uploads,
+    read_turns,
+    rename_speakers,
+)
+from .widget_views import (
     dimensions_png,
     errors_html,
     export_links,
     player_segments,
-    read_turns,
-    rename_speakers,
     summary,
     timeline_map,
 )

@@ -1,30 +1,15 @@
-"""A no-code Jupyter app: add or record audio, pick an engine, listen along the emotions.
+"""The widget app's run logic as plain functions: engines, uploads, speaker turns, analysis.
 
-The app (`EmotionApp`, or `app()`, in `emotion_analytics.widget_app`) is built from ipywidgets 8
-and two small anywidget components (`emotion_analytics.widget_parts`: audio sent to the kernel in
-chunks, so a 2-hour WAV needs no server setting, and the player with the clickable timeline and
-table); all need the ``widgets`` extra. It also runs as a stand-alone page under Voila. All of its
-work is done by plain functions that can be called and tested without a browser or a kernel:
-
-- `make_engine` turns the engine choice and the base URL/API key fields into an engine;
-- `read_turns` reads uploaded RTTM files, `analyze_uploads` runs the files through the engine
-  (with their speaker turns, progress in seconds and a cancel flag), collecting one readable
-  error per failed file;
-- `rename_speakers` renames speakers (``ch0`` -> ``agent``);
-- `summary`, `timeline_png`, `timeline_map`, `dimensions_png`, `player_segments`, `exports`,
-  `download_link`, `export_links` and `errors_html` turn the result into what the app shows.
-
-The widgets only wire these together; ipywidgets is imported when an app is built, not before.
+`make_engine` turns the engine choice and the base URL/API key fields into an engine;
+`read_turns` reads uploaded RTTM files; `analyze_uploads` runs the files through the engine (with
+their speaker turns, progress in seconds and a cancel flag), collecting one readable error per
+failed file (`friendly_message`); `rename_speakers` renames speakers. `emotion_analytics.widgets`
+re-exports them all.
 
 Examples
 --------
->>> import emotion_analytics.widgets as w
->>> w.make_engine("local")
+>>> make_engine("local")
 'local'
->>> w.make_engine("hosted")
-Traceback (most recent call last):
-...
-emotion_analytics.errors.AppInputError: The hosted service needs an API key: ...
 """
 
 from __future__ import annotations
@@ -37,7 +22,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import AppInputError, EmotionAnalyticsError
+from .errors import AnalysisCancelled, AppInputError, EmotionAnalyticsError
 
 __all__ = [
     "ENGINES",
@@ -46,28 +31,11 @@ __all__ = [
     "FileFailure",
     "Progress",
     "AnalysisCancelled",
-    "EmotionApp",  # noqa: F822  (loaded on first use, see __getattr__)
-    "app",  # noqa: F822
     "make_engine",
     "unique_labels",
     "read_turns",
     "analyze_uploads",
-    "analyse_uploads",
     "rename_speakers",
-    "summary",
-    "table_html",
-    "timeline_png",
-    "timeline_map",
-    "dimensions_png",
-    "player_segments",
-    "results_csv",
-    "exports",
-    "download_link",
-    "export_links",
-    "data_link",
-    "Export",
-    "TimelineMap",
-    "errors_html",
     "friendly_message",
 ]
 
@@ -112,15 +80,6 @@ class Progress(NamedTuple):
         """The share of the run done, counting each file as one part (0 to 1)."""
         inside = self.seconds / self.total if self.total and self.total == self.total else 0.0
         return min(1.0, (self.index + min(max(inside, 0.0), 1.0)) / max(self.n_files, 1))
-
-
-class AnalysisCancelled(Exception):  # noqa: N818  (a request, not a failure)
-    """The run was cancelled; ``table`` and ``errors`` hold the files finished before."""
-
-    def __init__(self, table: pd.DataFrame, errors: list[FileFailure]):
-        super().__init__("cancelled")
-        self.table = table
-        self.errors = errors
 
 
 def make_engine(engine: str = "local", *, base_url: str | None = None, api_key: str | None = None):
@@ -373,6 +332,8 @@ def analyze_uploads(
         try:
             table = recognise(content, engine=engine_obj, channels=channels, file=label,
                               turns=_turns_of(turns, label, n), progress=on_seconds, **options)
+        except AnalysisCancelled:
+            raise
         except EmotionAnalyticsError as exc:
             errors.append(FileFailure(label, friendly_message(exc)))
             continue
@@ -384,10 +345,6 @@ def analyze_uploads(
     if progress is not None:
         progress(Progress(n, n, ""))
     return _concat(tables), errors
-
-
-#: Alias of `analyze_uploads` (the former name), kept for code that imports it.
-analyse_uploads = analyze_uploads
 
 
 def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
@@ -445,29 +402,3 @@ def rename_speakers(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     from . import schema
 
     return schema.normalize(out)
-
-
-from .widget_views import (  # noqa: E402  (what the app shows; re-exported here)
-    Export,
-    TimelineMap,
-    data_link,
-    dimensions_png,
-    download_link,
-    errors_html,
-    export_links,
-    exports,
-    player_segments,
-    results_csv,
-    summary,
-    table_html,
-    timeline_map,
-    timeline_png,
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("EmotionApp", "app"):  # ipywidgets loads only when an app is built
-        from . import widget_app
-
-        return getattr(widget_app, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
