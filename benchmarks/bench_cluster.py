@@ -6,7 +6,9 @@ looped, each file starting at another offset), then runs
 --scheduler ADDRESS -o DIR/`` does -- on a LocalCluster of 1 worker process and of 2 (one thread
 each, BLAS single-threaded). Before each timed run every worker analyses one file (loading the
 model), untimed. Prints audio-hours per hour, the scaling ratio, each worker's peak resident
-memory, and the client's peak: Python allocations (tracemalloc) and resident memory, for N files
+memory, the audio-hours per hour of the workers' CPU time (what each worker gets done when it
+has a core of its own: this shows whether 2 workers would scale on a quiet machine), and the
+client's peak: Python allocations (tracemalloc) and resident memory, for N files
 and for N/4 files (flat in the number of files: the client holds no table, only the manifest's
 lines go through it).
 
@@ -58,6 +60,11 @@ def _worker_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
 class _RssPeak:
     """The peak resident memory of this process, sampled every 20 ms in a thread."""
 
@@ -81,6 +88,7 @@ class _RssPeak:
 
 def run(client, files: list[str], out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
+    cpu0 = client.run(_cpu_seconds)
     tracemalloc.start()
     with _RssPeak() as rss:
         base = rss.proc.memory_info().rss
@@ -89,11 +97,13 @@ def run(client, files: list[str], out: Path) -> dict:
         wall = time.perf_counter() - t0
     _, py_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    cpu1 = client.run(_cpu_seconds)
     assert not result.failures, list(result.failures.items())[:2]
     assert len(result.done) == len(files)
     return {"wall": wall, "client_py_mb": py_peak / 2**20,
             "client_rss_growth_mb": (rss.peak - base) / 2**20, "client_rss_mb": rss.peak / 2**20,
-            "workers_mb": sorted(client.run(_worker_peak_mb).values())}
+            "workers_mb": sorted(client.run(_worker_peak_mb).values()),
+            "worker_cpu": sum(cpu1[w] - cpu0[w] for w in cpu1)}
 
 
 def main() -> None:
@@ -113,7 +123,7 @@ def main() -> None:
         rows = {}
         for n_workers in (1, 2):
             with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+                              dashboard_address=":0") as cluster, Client(cluster) as client:
                 # untimed: every worker loads the model on one file
                 warm = analyze_files(files[:n_workers], scheduler=client,
                                      output=tmp / "warm", force=True)
@@ -122,15 +132,16 @@ def main() -> None:
                 if n_workers == 2:
                     rows["quarter"] = run(client, files[: max(1, args.files // 4)],
                                           tmp / "quarter")
-        print(f"{'workers':>8} {'wall (s)':>9} {'audio-h/h':>10} {'worker peak RSS (MB)':>22} "
-              f"{'client py peak (MB)':>20} {'client RSS (MB)':>16}")
+        print(f"{'workers':>8} {'wall (s)':>9} {'audio-h/h':>10} {'per CPU-h':>10} "
+              f"{'worker peak RSS (MB)':>22} {'client py peak (MB)':>20} {'client RSS (MB)':>16}")
         for key in (1, 2, "quarter"):
             r = rows[key]
             n = args.files if key != "quarter" else max(1, args.files // 4)
             label = f"{key}" if key != "quarter" else f"2 ({n} f)"
             speed = n * args.seconds / r["wall"]
             workers = ", ".join(f"{m:.0f}" for m in r["workers_mb"])
-            print(f"{label:>8} {r['wall']:9.1f} {speed:10.0f} {workers:>22} "
+            per_cpu = n * args.seconds / r["worker_cpu"]
+            print(f"{label:>8} {r['wall']:9.1f} {speed:10.0f} {per_cpu:10.0f} {workers:>22} "
                   f"{r['client_py_mb']:20.2f} {r['client_rss_mb']:16.0f}")
         ratio = rows[1]["wall"] / rows[2]["wall"]
         print(f"scaling 1 -> 2 workers: {ratio:.2f}x (target >= 1.8x)")
