@@ -1,10 +1,11 @@
 """The self-hosted, DeepAffects-compatible emotion API (``emotion-analytics serve``).
 
 Modules: `config` (settings, API keys), `app` (the FastAPI app factory `create_app`), `jobs`
-(the SQLite job store), `runner` (job worker threads), `webhooks` (signed delivery with
-retries), `fetch` (URL fetching that refuses private targets), `logs` (JSON log records) and
-`models`, `state`, `handlers` and `middleware` (the parts `app` wires together). The ``serve``
-sub-command is `emotion_analytics.commands.serve`. FastAPI and uvicorn (the ``server`` extra)
+(the job store: a SQLite file for one server, PostgreSQL for several), `runner` (job worker
+threads), `webhooks` (signed delivery with retries), `fetch` (URL fetching that refuses
+private targets), `logs` (JSON log records) and `models`, `state`, `handlers` and `middleware`
+(the parts `app` wires together). The ``serve`` sub-command is
+`emotion_analytics.commands.serve`. FastAPI and uvicorn (the ``server`` extra)
 are imported only by `app` and its parts, and when serving.
 
 >>> from emotion_analytics.server import ServerConfig
