@@ -196,7 +196,8 @@ def test_train_on_two_manifests_evaluate_loco_and_answer_with_their_labels(tmp_p
     cmd = [
         sys.executable, "-m", "emotion_analytics.cli", "train",
         "--data", str(a), "--data", str(b), "--label-map", str(label_map),
-        "--no-cnn", "--eval", "loco", "--out", str(weights), "--n-aug", "1", "--quiet",
+        "--no-cnn", "--eval", "loco", "--out", str(weights), "--quiet",
+        "--n-aug", "0", "--no-mlp",  # a quick model: no augmented copies, no MLP
     ]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
