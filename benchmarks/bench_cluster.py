@@ -3,14 +3,14 @@
 Makes N one-minute recordings from the sample conversation (real speech: ``data/conversation.wav``
 looped, each file starting at another offset), then runs
 ``analyze_files(files, scheduler=client, output=DIR)`` -- what ``emotion-analytics analyze FILES
---scheduler ADDRESS -o DIR/`` does -- on a LocalCluster of 1 worker process and of 2 (one thread
-each, BLAS single-threaded). Before each timed run every worker analyses one file (loading the
-model), untimed. Prints audio-hours per hour, the scaling ratio, each worker's peak resident
-memory, the audio-hours per hour of the workers' CPU time (what each worker gets done when it
-has a core of its own: this shows whether 2 workers would scale on a quiet machine), and the
-client's peak: Python allocations (tracemalloc) and resident memory, for N files
-and for N/4 files (flat in the number of files: the client holds no table, only the manifest's
-lines go through it).
+--scheduler ADDRESS -o DIR/`` does -- on a real ``dask scheduler`` with ``dask worker
+--nworkers 1`` and then 2 (subprocesses; one thread each, BLAS single-threaded). Before each
+timed run every worker analyses one file (loading the model), untimed. Prints audio-hours per
+hour, the scaling ratio, each worker's peak resident memory, the audio-hours per hour of the
+workers' CPU time (what each worker gets done when it has a core of its own: this shows whether
+2 workers would scale on a quiet machine), and the client's peak: Python allocations
+(tracemalloc) and resident memory, for N files and for N/4 files (flat in the number of files:
+the client holds no table, only the manifest's lines go through it).
 
     nice -n 10 .venv/bin/python benchmarks/bench_cluster.py            # 200 files x 60 s
     .venv/bin/python benchmarks/bench_cluster.py --files 20 --seconds 10   # a quick look
@@ -24,8 +24,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -106,12 +110,45 @@ def run(client, files: list[str], out: Path) -> dict:
             "worker_cpu": sum(cpu1[w] - cpu0[w] for w in cpu1)}
 
 
+@contextlib.contextmanager
+def cluster(n_workers: int, folder: Path):
+    """``dask scheduler`` and ``dask worker --nworkers N`` as subprocesses; a client to them.
+
+    The scheduler runs in its own process (not in this one, as a LocalCluster's does), so the
+    client's memory measured here is the client's alone.
+    """
+    from distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": folder}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port",
+                               str(port), "--no-dashboard"], **quiet)]
+    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", str(n_workers),
+                                   "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                                   "--memory-limit", "0"], **quiet))
+    try:
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(n_workers, timeout=300)
+            yield client
+    finally:
+        for proc in procs[::-1]:
+            proc.terminate()
+        for proc in procs[::-1]:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
-    from distributed import Client, LocalCluster
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_cluster_"))
     try:
@@ -122,8 +159,7 @@ def main() -> None:
               f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         rows = {}
         for n_workers in (1, 2):
-            with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                              dashboard_address=":0") as cluster, Client(cluster) as client:
+            with cluster(n_workers, tmp) as client:
                 # untimed: every worker loads the model on one file
                 warm = analyze_files(files[:n_workers], scheduler=client,
                                      output=tmp / "warm", force=True)
