@@ -146,15 +146,16 @@ def timeline_map(df: pd.DataFrame, *, width: float = 9.0, dpi: int = 96) -> Time
     import numpy as np
 
     from . import plotting
+    from .plotting import parts
 
     fig, ax = _figure(df, width=width, dpi=dpi)
     plotting.timeline(df, ax=ax)
     png = _png(fig, dpi)
-    table = plotting._plottable(df)
+    table = parts._plottable(df)
     starts = table["start"].to_numpy(dtype=float)
     ends = table["end"].to_numpy(dtype=float)
-    lane_keys, lane_of_row, _ = plotting._lane_index(table, plotting._lane_columns(table, None))
-    lows, heights = plotting._row_boxes(starts, ends, lane_of_row, 0.8)
+    lane_keys, lane_of_row, _ = parts._lane_index(table, parts._lane_columns(table, None))
+    lows, heights = parts._row_boxes(starts, ends, lane_of_row, 0.8)
     w, h = fig.bbox.width, fig.bbox.height
     boxes: list[list[float] | None] = [None] * len(table)
     if len(table):
