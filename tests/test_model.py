@@ -246,3 +246,48 @@ def test_train_no_cnn_needs_no_torch_and_gives_a_feature_only_model(tmp_path):
     assert not m.has_cnn
     p = m.predict_proba(np.zeros((2, m.sample_rate), dtype=np.float32))
     assert p.shape == (2, 7) and np.allclose(p.sum(axis=1), 1)
+
+
+def test_predict_windows_gives_arousal_and_valence_from_the_probabilities(model):
+    from emotion_analytics.engines.local import LocalEngine
+    from emotion_analytics.model.dimensions import derived_dimensions
+
+    rng = np.random.default_rng(4)
+    x = (0.1 * rng.standard_normal((4, 2 * model.sample_rate))).astype(np.float32)
+    proba, dims = model.predict_windows(x)
+    np.testing.assert_allclose(proba, model.predict_proba(x), rtol=1e-12)
+    assert set(dims) == {"arousal", "valence"}
+    for name, v in dims.items():
+        assert v.shape == (4,) and ((v >= 0) & (v <= 1)).all()
+        np.testing.assert_allclose(v, derived_dimensions(proba, model.labels)[name])
+    # arousal: anger, fear, happiness count 1, disgust 0.5, the rest 0
+    want = proba[:, [0, 3, 4]].sum(axis=1) + 0.5 * proba[:, 2]
+    np.testing.assert_allclose(dims["arousal"], want)
+    eng_p, eng_d = LocalEngine().predict_windows(list(x))
+    np.testing.assert_allclose(eng_p, proba)
+    np.testing.assert_allclose(eng_d["arousal"], want)
+    p0, d0 = model.predict_windows([])
+    assert p0.shape == (0, 7) and all(v.shape == (0,) for v in d0.values())
+
+
+def test_dimension_heads_in_the_weights_answer_instead_of_the_derived_values(model):
+    from emotion_analytics.model import features
+    from emotion_analytics.model.classifier import EmotionModel
+
+    w = np.zeros(features.n_features())
+    heads = {"dim_arousal_w": w, "dim_arousal_b": np.float64(2.0)}  # always sigmoid(2)
+    m = EmotionModel({**model.params, **heads})
+    _, dims = m.predict_windows(np.zeros((2, m.sample_rate), np.float32))
+    np.testing.assert_allclose(dims["arousal"], 1 / (1 + np.exp(-2.0)))
+    _, plain = model.predict_windows(np.zeros((2, m.sample_rate), np.float32))
+    np.testing.assert_allclose(dims["valence"], plain["valence"])  # no valence head: derived
+
+
+@needs_emodb
+def test_arousal_separates_aroused_from_calm_emodb_clips(model, emodb_small):
+    c = emodb_small
+    _, dims = model.predict_windows(c.audio)
+    high = np.isin(c.labels, [LABELS.index(x) for x in ("anger", "fear", "happiness")])
+    low = np.isin(c.labels, [LABELS.index(x) for x in ("boredom", "neutral", "sadness")])
+    acc = (np.mean(dims["arousal"][high] > 0.5) + np.mean(dims["arousal"][low] <= 0.5)) / 2
+    assert acc > 0.9, acc
