@@ -149,6 +149,11 @@ def _recognise_many(sources: list, *, progress: Any = None, **settings: Any) -> 
     """One table over many recordings; raises when any failed (`analyze_files` does not)."""
     if not sources:
         raise BadAudioError("no recordings given: the list is empty")
+    if "output" in settings:
+        from .errors import UsageError
+
+        raise UsageError("recognise returns the table; to write results into a folder use "
+                         "analyze_files(sources, output=...), then read_results(folder)")
     result = analyze_files(sources, progress=bool(progress), **settings)
     if result.failures:
         listed = "; ".join(f"{k}: {v}" for k, v in list(result.failures.items())[:3])
