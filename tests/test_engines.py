@@ -24,7 +24,9 @@ def test_local_engine_answers_v2_segments_with_scores(speech):
     segs = eng.analyze(speech, 16000)
     assert len(segs) == len(plan_windows(len(speech), 16000))  # every window is speech
     for seg in segs:
-        assert set(seg) == {"emotion", "start", "end", "confidence", "scores"}
+        assert set(seg) == {"emotion", "start", "end", "confidence", "scores", "arousal",
+                            "valence"}
+        assert 0.0 <= seg["arousal"] <= 1.0 and 0.0 <= seg["valence"] <= 1.0
         assert seg["emotion"] in eng.labels and list(seg["scores"]) == list(eng.labels)
         assert sum(seg["scores"].values()) == pytest.approx(1.0)
         assert seg["confidence"] == max(seg["scores"].values())

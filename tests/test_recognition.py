@@ -134,7 +134,10 @@ def test_other_engines_get_pieces_with_times_shifted(monkeypatch):
 def test_answer_v2_is_the_api_shape_with_extras(conversation, table):
     answer = recognition.answer_v2(conversation.read_bytes())
     assert len(answer) == len(table)
-    assert set(answer[0]) == {"emotion", "start", "end", "confidence", "scores"}
+    # the embedded model's extras: scores and the dimensions (the server sends the dimensions
+    # only with ?dimensions=true)
+    assert set(answer[0]) == {"emotion", "start", "end", "confidence", "scores", "arousal",
+                              "valence"}
     assert ea.to_frame(answer)["emotion"].tolist() == table["emotion"].tolist()
     assert recognition.answer_v2(wav_bytes(np.zeros(16000 * 3, np.float32))) == []
     with pytest.raises(ea.BadAudioError, match="not a recognised audio"):

@@ -225,9 +225,7 @@ def _run(args: argparse.Namespace) -> int:
             print(msg, file=sys.stderr, flush=True)
 
     if args.features == "encoder":
-        from ..model.encoder_train import run_from_args
-
-        return run_from_args(args, sources, log)
+        return _run_encoder(args, sources, log)
     cnn_cfg = None
     if not args.no_cnn:
         from ..model.cnn_train import require_torch
@@ -312,6 +310,29 @@ def main(argv=None) -> int:
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+def _run_encoder(args: argparse.Namespace, sources: list[Path], log) -> int:
+    """``train --features encoder``: load the corpus as for the embedded model, then fit or
+    evaluate the encoder engine's heads (`emotion_analytics.model.encoder_train`)."""
+    from ..model.corpus import load_data, read_label_map
+    from ..model.encoder_train import train_encoder
+    from ..model.evaluation import SUBSET4
+
+    label_map = read_label_map(args.label_map) if args.label_map is not None else None
+    corpus = load_data(sources, label_map=label_map, limit=args.limit)
+    classes = tuple(corpus.classes)
+    log(f"loaded {len(corpus.audio)} clips, {len(np.unique(corpus.speakers))} speakers, "
+        f"classes {', '.join(classes)}")
+    sets = []
+    if args.classes in ("all", "7", "both"):
+        sets.append(classes)
+    if args.classes in ("4", "both") and set(SUBSET4) < set(classes):
+        sets.append(SUBSET4)
+    return train_encoder(
+        corpus, labels=classes, evaluation=args.eval, class_sets=sets,
+        groups=np.asarray(corpus.corpora), out=args.out, model=args.encoder_model, log=log,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

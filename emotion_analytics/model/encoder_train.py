@@ -34,7 +34,7 @@ import numpy as np
 from .encoder_features import EncoderSettings, WhisperEncoder, corpus_features
 from .encoder_heads import DEFAULT_C, DEFAULT_HEADS, evaluate, fit_heads
 
-__all__ = ["train_encoder", "run_from_args"]
+__all__ = ["train_encoder"]
 
 #: How clips are laid into passes for training: alone, and packed by speaker (both rows).
 LAYOUT = "clip+packed"
@@ -124,44 +124,6 @@ def train_encoder(
         log(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB; heads: emotion"
             + "".join(f", {d}" for d in heads.dims) + ")")
     return 0
-
-
-def run_from_args(args, sources: Sequence[Path], log: Callable[[str], None]) -> int:
-    """``train --features encoder``: load the corpus as ``train`` does and fit or evaluate.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The ``train`` options (`emotion_analytics.commands.train.add_arguments`); reads
-        ``label_map``, ``limit``, ``classes``, ``eval``, ``out`` and ``encoder_model``.
-    sources : sequence of Path
-        EmoDB folders and CSV manifests.
-    log : callable
-        Progress messages.
-
-    Returns
-    -------
-    int
-        The exit code.
-    """
-    from .corpus import load_data, read_label_map
-    from .evaluation import SUBSET4
-
-    label_map = read_label_map(args.label_map) if args.label_map is not None else None
-    corpus = load_data(sources, label_map=label_map, limit=args.limit)
-    classes = tuple(corpus.classes)
-    log(f"loaded {len(corpus.audio)} clips, {len(np.unique(corpus.speakers))} speakers, "
-        f"classes {', '.join(classes)}")
-    sets = []
-    if args.classes in ("all", "7", "both"):
-        sets.append(classes)
-    if args.classes in ("4", "both") and set(SUBSET4) < set(classes):
-        sets.append(SUBSET4)
-    return train_encoder(
-        corpus, labels=classes, evaluation=args.eval, class_sets=sets,
-        groups=np.asarray(corpus.corpora), out=args.out,
-        model=getattr(args, "encoder_model", None), log=log,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover
