@@ -174,26 +174,33 @@ def test_two_servers_one_database_survive_a_sigkill(pg, tmp_path):
         b = ServerProcess(*args, log=logs["b"]).start()
         servers = [a, b]
         try:
-            for i, rid in enumerate(ids[:100]):
-                submit(servers[i % 2], rid)
             on_a = f"%/{a.proc.pid}/%"
-            # kill the first server while it runs jobs, once some are done
-            _until(lambda: one(
-                "SELECT count(*) FILTER (WHERE state = 'done') >= 20 AND count(*) FILTER"
-                " (WHERE state = 'running' AND claimed_by LIKE %s) > 0 FROM jobs", on_a)[0],
-                timeout=60, every=0.02)
-            a.kill()
-            running_on_a = {r[0] for r in db.execute(
-                "SELECT request_id FROM jobs WHERE state = 'running' AND claimed_by LIKE %s",
-                (on_a,))}
-            posting_on_a = {r[0] for r in db.execute(
-                "SELECT request_id FROM jobs WHERE delivery = 'pending' AND delivery_by LIKE %s"
-                " AND delivery_lease_until > extract(epoch FROM now())", (on_a,))}
-            assert running_on_a
-            a2 = ServerProcess(*args, port=a.port, log=logs["a2"]).start()
-            servers = [a2, b]
-            for i, rid in enumerate(ids[100:]):
+            busy_a = ("SELECT count(*) FILTER (WHERE state = 'done') >= 20 AND count(*) FILTER"
+                      " (WHERE state = 'running' AND claimed_by LIKE %s) > 0 FROM jobs")
+            killed = {}
+
+            def kill_a():  # kill the first server while it runs jobs, once some are done
+                a.kill()
+                killed["running"] = {r[0] for r in db.execute(
+                    "SELECT request_id FROM jobs WHERE state = 'running' AND claimed_by LIKE %s",
+                    (on_a,))}
+                killed["posting"] = {r[0] for r in db.execute(
+                    "SELECT request_id FROM jobs WHERE delivery = 'pending' AND delivery_by LIKE"
+                    " %s AND delivery_lease_until > extract(epoch FROM now())", (on_a,))}
+                a2 = ServerProcess(*args, port=a.port, log=logs["a2"]).start()
+                servers[:] = [a2, b]
+
+            # The moment to kill is looked for while jobs keep coming, so the queue never runs
+            # dry before it (however fast the servers are); then the rest go to the survivors.
+            for i, rid in enumerate(ids):
                 submit(servers[i % 2], rid)
+                if not killed and i >= 40 and one(busy_a, on_a)[0]:
+                    kill_a()
+            if not killed:
+                _until(lambda: one(busy_a, on_a)[0], timeout=60, every=0.02)
+                kill_a()
+            running_on_a, posting_on_a = killed["running"], killed["posting"]
+            assert running_on_a
             # every job done and its delivery recorded: no claim is left that could post again
             _until(lambda: one("SELECT count(*) FROM jobs WHERE state = 'done'"
                                " AND delivery = 'delivered'")[0] == len(ids), timeout=120,
