@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -175,30 +177,38 @@ def test_two_servers_one_database_survive_a_sigkill(pg, tmp_path):
         servers = [a, b]
         try:
             on_a = f"%/{a.proc.pid}/%"
-            busy_a = ("SELECT count(*) FILTER (WHERE state = 'done') >= 20 AND count(*) FILTER"
-                      " (WHERE state = 'running' AND claimed_by LIKE %s) > 0 FROM jobs")
             killed = {}
 
-            def kill_a():  # kill the first server while it runs jobs, once some are done
-                a.kill()
-                killed["running"] = {r[0] for r in db.execute(
+            def kill_a_if_busy() -> bool:
+                """SIGKILL the first server while it runs a job, once some jobs are done. It is
+                frozen (SIGSTOP) while its running jobs are read, so none can finish between the
+                look and the kill."""
+                if one("SELECT count(*) FROM jobs WHERE state = 'done'")[0] < 20:
+                    return False
+                os.kill(a.proc.pid, signal.SIGSTOP)
+                running = {r[0] for r in db.execute(
                     "SELECT request_id FROM jobs WHERE state = 'running' AND claimed_by LIKE %s",
                     (on_a,))}
+                if not running:
+                    os.kill(a.proc.pid, signal.SIGCONT)
+                    return False
+                a.kill()
+                killed["running"] = running
                 killed["posting"] = {r[0] for r in db.execute(
                     "SELECT request_id FROM jobs WHERE delivery = 'pending' AND delivery_by LIKE"
                     " %s AND delivery_lease_until > extract(epoch FROM now())", (on_a,))}
                 a2 = ServerProcess(*args, port=a.port, log=logs["a2"]).start()
                 servers[:] = [a2, b]
+                return True
 
             # The moment to kill is looked for while jobs keep coming, so the queue never runs
             # dry before it (however fast the servers are); then the rest go to the survivors.
             for i, rid in enumerate(ids):
                 submit(servers[i % 2], rid)
-                if not killed and i >= 40 and one(busy_a, on_a)[0]:
-                    kill_a()
+                if not killed and i >= 40:
+                    kill_a_if_busy()
             if not killed:
-                _until(lambda: one(busy_a, on_a)[0], timeout=60, every=0.02)
-                kill_a()
+                _until(kill_a_if_busy, timeout=60, every=0.02)
             running_on_a, posting_on_a = killed["running"], killed["posting"]
             assert running_on_a
             # every job done and its delivery recorded: no claim is left that could post again
