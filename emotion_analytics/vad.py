@@ -22,6 +22,8 @@ names: ``emotion_analytics.segmentation.SpeechDetector`` is this class).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "MIN_MODULATION_DB",
     "MAX_TILTED_FLATNESS",
     "MIN_VOICED_FRAMES",
+    "MIN_CLIPPED_SHARE",
     "FEATURE_NAMES",
     "SpeechDetector",
 ]
@@ -59,6 +62,10 @@ _WEAK_MODULATION_DB = 6.0
 _LOUD_RANGE_DB = 25.0
 _FRAME_RANGE_DB = 35.0
 _FAR_FRAMES = 3  # frames apart (96 ms) for the slow spectral change
+#: A window counts as clipped when this share of its samples sits at its peak (either sign).
+MIN_CLIPPED_SHARE = 0.01
+_CLIP_TOLERANCE = 1e-4  # relative to the peak: both 32767/32768 and -1.0 of a 16-bit file
+_MIN_CLIP_PEAK = 0.5  # a window peaking under -6 dBFS is not clipped (even if turned down after)
 #: The window statistics `SpeechDetector.features` returns, in order (see its docstring).
 FEATURE_NAMES = (
     "log_evidence", "log_weak_evidence", "log_voiced", "slow_change", "power_change",
@@ -111,6 +118,19 @@ def _cosines(unit: np.ndarray, apart: int) -> np.ndarray:
     if unit.shape[0] > apart:
         out[apart:] = np.einsum("ij,ij->i", unit[apart:], unit[:-apart])
     return out
+
+
+def _clipping_loss_table() -> tuple[np.ndarray, np.ndarray]:
+    """``(share clipped, dB lost)``: a Gaussian signal hard-clipped so that ``share`` of its
+    samples sit at the limit has lost that many dB of power (increasing shares)."""
+    z = np.linspace(0.02, 6.0, 300)[::-1]  # the limit in standard deviations
+    share = np.array([math.erfc(v / math.sqrt(2)) for v in z])
+    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    kept = 1 - share - 2 * z * density + z * z * share  # E[min(x^2, z^2)], unit variance
+    return share, -10 * np.log10(kept)
+
+
+_CLIP_SHARE, _CLIP_LOSS_DB = _clipping_loss_table()
 
 
 def _median(x: np.ndarray) -> float:
@@ -183,6 +203,7 @@ class SpeechDetector:
         x = np.asarray(audio, dtype=np.float32)
         if x.ndim != 1:
             raise ValueError(f"speech detection takes mono audio, got an array of {x.shape}")
+        raw = x
         if self._q > 1:  # averaging neighbours: a low-pass, then every q-th sample
             x = x[: x.size // self._q * self._q]
             x = sum(x[i::self._q] for i in range(self._q)) * np.float32(1 / self._q)
@@ -192,6 +213,7 @@ class SpeechDetector:
         band = power[:, self._band] + np.float32(1e-20)
         total = band @ self._ones  # sums and means as products: one pass, no reduction
         level = 10 * np.log10(total * self._power_scale + 1e-13)
+        unclipped = level + self._clipping_loss(raw, frames.shape[0])
         log_mean = np.log(band) @ self._mean_weights
         flatness = np.exp(log_mean) / (total * self._mean_weights[0])
         tilted_flatness = np.exp(log_mean + self._log_tilt_mean) / (band @ self._tilt_weights)
@@ -220,10 +242,28 @@ class SpeechDetector:
         return {
             "level": level, "voiced": voiced, "lag": lag, "periodicity": periodicity,
             "tilted_periodicity": r_tilted[rows, r_tilted.argmax(axis=1)],
-            "range": _moving_range(level, self._half),
+            "range": _moving_range(unclipped, self._half),
             "change": _cosines(mag, 1), "slow_change": _cosines(mag, _FAR_FRAMES),
             "power_change": _cosines(band, 1), "slow_power_change": _cosines(band, _FAR_FRAMES),
         }
+
+    def _clipping_loss(self, raw: np.ndarray, n: int) -> np.ndarray | float:
+        """Per frame, the dB that hard clipping took from it (0 when the window is not clipped).
+
+        Clipping flattens the loud parts of a recording, so its level stops moving; from the
+        share of a frame's samples that sit at the window's peak, the power it had before
+        is estimated as a Gaussian signal's would be (:func:`_clipping_loss_table`).
+        """
+        if n == 0 or raw.size == 0:
+            return 0.0
+        peak = max(float(raw.max()), -float(raw.min()))
+        if peak < _MIN_CLIP_PEAK:  # clipping happens at full scale (quiet audio: quantisation)
+            return 0.0
+        at_peak = np.abs(raw) >= np.float32(peak * (1 - _CLIP_TOLERANCE))
+        if np.count_nonzero(at_peak) < MIN_CLIPPED_SHARE * raw.size:
+            return 0.0
+        share = _frames(at_peak[: n * self._frame * self._q], self._frame * self._q).mean(axis=1)
+        return np.interp(share, _CLIP_SHARE, _CLIP_LOSS_DB).astype(np.float32)
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         """The statistics of a (mono) window that the decision weighs, in :data:`FEATURE_NAMES`.

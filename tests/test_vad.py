@@ -44,10 +44,11 @@ def test_generated_non_speech_gives_no_segment(kind):
 
 @pytest.mark.emodb
 def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
-    """Each clip, and a 0.5-3 s cut of it, at two seeded gains each from -45 to 0 dBFS.
+    """Each clip, and a 0.5-3 s cut of it, at two seeded gains each from -45 to 0 dBFS: no miss.
 
-    Every piece is kept but one: a 0.5-s cut of one held vowel (16a04Lc) at 0 dBFS RMS, where a
-    third of the samples are clipped and the level no longer moves (see benchmarks/README.md).
+    Near 0 dBFS RMS up to a third of the samples are clipped (hard, at full scale), which
+    flattens the level of the loud frames; a 0.5-s cut of one held vowel (16a04Lc) there was
+    missed until the detector measured the level's movement as it was before clipping.
     """
     rng = np.random.default_rng(13)
     clips = vs.read_emodb(emodb)
@@ -59,7 +60,7 @@ def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
                 x = vs.speech_item(rng, name, piece, gain=gain).audio
                 if not any(_speech_windows(x)):
                     missed.append((name, piece.size / SR, round(gain, 1)))
-    assert len(missed) <= 1 and all(gain > -1.0 for _, _, gain in missed), (
+    assert missed == [], (
         f"{len(missed)} of {4 * len(clips)} speech pieces gave no speech: {missed[:20]}")
 
 
