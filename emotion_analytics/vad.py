@@ -1,13 +1,16 @@
 """Speech or not: `SpeechDetector` judges each analysis window on its own audio.
 
 Each window is judged without a noise floor (so a clip that is all speech counts like one with
-pauses, whatever its level), in 32 ms frames analysed at 8 kHz. A frame is *voiced* when it is
+pauses, whatever its level), in 32 ms frames analysed at 8 kHz, each less its mean (a constant
+offset, such as a clipped stretch held at full scale, is not sound). A frame is *voiced* when it is
 periodic at a pitch of 70-400 Hz (:data:`MIN_PERIODICITY`), not noise-like (spectral flatness
 below :data:`MAX_FLATNESS`, and below :data:`MAX_TILTED_FLATNESS` once the spectrum is tilted
 up, which brown noise is not) and above :data:`ABSOLUTE_FLOOR_DBFS`. A window with fewer than
 :data:`MIN_VOICED_FRAMES` voiced frames is never speech; otherwise a logistic regression weighs
 16 statistics of it (:data:`FEATURE_NAMES`, `SpeechDetector.features`): how many voiced frames
-have the level move by :data:`MIN_MODULATION_DB` within half a second, as syllables do; how
+have the level move by :data:`MIN_MODULATION_DB` within half a second, as syllables do (in a
+hard-clipped window, the level as it was before clipping, estimated from the share of each
+frame's samples at the peak: clipping flattens the loud syllables); how
 much the spectrum changes from frame to frame and over 96 ms and how often the pitch holds
 exactly (held notes, tones, chords and hum repeat themselves; the formants and pitch of speech
 move, even in slow, sad speech); periodicity; the share of loud frames that are not voiced
@@ -66,6 +69,9 @@ _FAR_FRAMES = 3  # frames apart (96 ms) for the slow spectral change
 MIN_CLIPPED_SHARE = 0.01
 _CLIP_TOLERANCE = 1e-4  # relative to the peak: both 32767/32768 and -1.0 of a 16-bit file
 _MIN_CLIP_PEAK = 0.5  # a window peaking under -6 dBFS is not clipped (even if turned down after)
+# Over 60 % of a frame at the limit, the estimate spreads by more than 2.5 dB (EmoDB clipped at
+# -3 to +10 dB RMS) and clipped chords would move like syllables: it stops at 60 % (8 dB).
+_MAX_CLIP_SHARE = 0.6
 #: The window statistics `SpeechDetector.features` returns, in order (see its docstring).
 FEATURE_NAMES = (
     "log_evidence", "log_weak_evidence", "log_voiced", "slow_change", "power_change",
@@ -78,24 +84,24 @@ FEATURE_NAMES = (
 # features @ _WEIGHTS + _BIAS > 0 (the script's threshold is folded into _BIAS).
 # fitted by scripts/fit_vad.py --threshold 0.5 --C 10.0
 _WEIGHTS = np.array([
-    3.57648,  # log_evidence
-    1.70826,  # log_weak_evidence
-    -4.75031,  # log_voiced
-    -5.51723,  # slow_change
-    -0.329786,  # power_change
-    -10.0225,  # change
-    -1.59936,  # slow_held_share
-    -6.9136,  # held_share
-    -5.22525,  # power_held_share
-    -5.89199,  # steady_pitch_share
-    19.2875,  # periodicity
-    -5.19532,  # tilted_periodicity
-    -3.33,  # unvoiced_loud_share
-    5.28674,  # pitch_spread
-    1.81373,  # quiet_share
-    0.0591673,  # level_range
+    3.53165,  # log_evidence
+    1.58673,  # log_weak_evidence
+    -4.76601,  # log_voiced
+    -5.05363,  # slow_change
+    -0.220104,  # power_change
+    -9.85785,  # change
+    -1.8216,  # slow_held_share
+    -6.66572,  # held_share
+    -4.90182,  # power_held_share
+    -5.97693,  # steady_pitch_share
+    20.5651,  # periodicity
+    -5.52241,  # tilted_periodicity
+    -2.97763,  # unvoiced_loud_share
+    5.35559,  # pitch_spread
+    1.75886,  # quiet_share
+    0.0590382,  # level_range
 ])
-_BIAS = 7.66497
+_BIAS = 6.54118
 
 
 def _frames(x: np.ndarray, frame: int) -> np.ndarray:
@@ -208,6 +214,7 @@ class SpeechDetector:
             x = x[: x.size // self._q * self._q]
             x = sum(x[i::self._q] for i in range(self._q)) * np.float32(1 / self._q)
         frames = _frames(x, self._frame)
+        frames = frames - frames.mean(axis=1, keepdims=True)  # a constant offset is not sound
         spec = np.fft.rfft(frames * self._win, self._nfft, axis=1)
         power = spec.real ** 2 + spec.imag ** 2
         band = power[:, self._band] + np.float32(1e-20)
@@ -263,6 +270,7 @@ class SpeechDetector:
         if np.count_nonzero(at_peak) < MIN_CLIPPED_SHARE * raw.size:
             return 0.0
         share = _frames(at_peak[: n * self._frame * self._q], self._frame * self._q).mean(axis=1)
+        share = np.minimum(share, _MAX_CLIP_SHARE)
         return np.interp(share, _CLIP_SHARE, _CLIP_LOSS_DB).astype(np.float32)
 
     def features(self, audio: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Fit the speech detector's window decision (a logistic regression) and print its constants.
 
     .venv/bin/python scripts/fit_vad.py [--emodb ../shared/data/emodb] [--threshold 0.5]
-        [--C 10]
+        [--C 10] [--write | --current]
 
 `emotion_analytics.vad.SpeechDetector` judges a window by ``features @ _WEIGHTS +
 _BIAS > 0`` over the statistics of :meth:`SpeechDetector.features` (``FEATURE_NAMES``). This
@@ -11,7 +11,13 @@ script fits them (scikit-learn, the ``train`` extra) on every window of:
   speakers 03, 08, 09, 10 and 11; every other non-speech item of that set; 240 more generated
   non-speech items (seed 101);
 * **held-out half**, scored and printed: the speech items of speakers 12-16, the other
-  non-speech items of the set, and 240 generated non-speech items of another seed (102).
+  non-speech items of the set, and 240 generated non-speech items of another seed (102);
+* **held-out clipped**, scored and printed, never fitted: speakers 12-16's clips and a cut of
+  each, and 240 generated noises, hum, clicks, tones and music (seed 104), all at -3 to +15 dB
+  RMS over full scale, hard-clipped (:data:`HOT_RANGE`).
+
+Missed held-out speech items are listed by clip, length, gain and noise. ``--current`` scores
+the constants already in ``emotion_analytics/vad.py`` instead of fitting.
 
 A speech item counts as found when one of its windows is speech (as ``recognise`` decides);
 windows with fewer than ``MIN_VOICED_FRAMES`` voiced frames are never speech. The scaling is
@@ -40,6 +46,8 @@ from emotion_analytics import segmentation as seg  # noqa: E402
 from emotion_analytics import vad  # noqa: E402
 
 TRAIN_SPEAKERS = {"03", "08", "09", "10", "11"}
+#: Gains (dBFS RMS) of the clipped items: up to 15 dB over full scale.
+HOT_RANGE = (-3.0, 15.0)
 
 
 def _speaker(item) -> str:
@@ -47,11 +55,11 @@ def _speaker(item) -> str:
 
 
 def windows(det: vad.SpeechDetector, items, group: str):
-    """``(features, speech, group, item index, kind)`` for every window of every item."""
+    """``(features, speech, group, item index, item)`` for every window of every item."""
     rows = []
     for i, it in enumerate(items):
         for s, e in seg.plan_windows(it.audio.size, vs.RATE):
-            rows.append((det.features(it.audio[s:e]), it.speech, group, i, it.kind))
+            rows.append((det.features(it.audio[s:e]), it.speech, group, i, it))
     return rows
 
 
@@ -62,6 +70,31 @@ def generated(seed: int, n: int = 240) -> list:
         kind = vs.NON_SPEECH_KINDS[i % len(vs.NON_SPEECH_KINDS)]
         x = vs.make_non_speech(rng, kind, float(rng.uniform(0.5, 10.0)))
         out.append(vs.Item(f"{kind}-{i}", kind, x, False, np.zeros(0, bool)))
+    return out
+
+
+def clipped(seed: int, clips, n: int = 240) -> list:
+    """Hot items, hard-clipped at full scale: generated non-speech, and ``clips``' speech.
+
+    Non-speech: ``n`` sounds of every kind but silence and dither at HOT_RANGE dBFS RMS. Speech:
+    each of ``clips`` (``(file, audio)``) and a 0.5-3 s cut of it at a gain from the same range.
+    So clipping alone is not speech, and clipped speech is.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = [k for k in vs.NON_SPEECH_KINDS if k not in ("silence", "dither")]
+    out = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        x = vs.non_speech(rng, kind, float(rng.uniform(0.5, 10.0)))
+        x = vs._quantise(vs._at_level(x, rng.uniform(*HOT_RANGE)))
+        out.append(vs.Item(f"clipped {kind}-{i}", f"clipped {kind}", x, False,
+                           np.zeros(0, bool)))
+    for name, clean in clips:
+        s, e = vs.cut_speech(rng, clean, rng.uniform(*vs.CUT_RANGE))
+        for piece in (clean, clean[s:e]):
+            item = vs.speech_item(rng, name, piece, gain=rng.uniform(*HOT_RANGE))
+            item.info["source"] = name
+            out.append(item)
     return out
 
 
@@ -93,6 +126,8 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=10.0)
     ap.add_argument("--write", action="store_true",
                     help="write the constants into emotion_analytics/vad.py")
+    ap.add_argument("--current", action="store_true",
+                    help="score the constants in emotion_analytics/vad.py instead of fitting")
     args = ap.parse_args(argv)
     if not (args.emodb / "metadata.csv").exists():
         print(f"EmoDB not found at {args.emodb} (no metadata.csv): the detector is fitted on "
@@ -111,9 +146,12 @@ def main(argv=None) -> int:
         else:
             (train_items if non_speech % 2 == 0 else held_items).append(it)
             non_speech += 1
+    held_clips = [c for c in vs.read_emodb(args.emodb)
+                  if Path(c[0]).name[:2] not in TRAIN_SPEAKERS]
     rows = (windows(det, train_items, "train set") + windows(det, generated(101), "train generated")
             + windows(det, held_items, "held-out set")
-            + windows(det, generated(102), "held-out generated"))
+            + windows(det, generated(102), "held-out generated")
+            + windows(det, clipped(104, held_clips), "held-out clipped"))
     X = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
     group = np.array([r[2] for r in rows])
@@ -124,20 +162,30 @@ def main(argv=None) -> int:
     model.fit(scaler.transform(X[train]), y[train])
     weights = model.coef_[0] / scaler.scale_
     bias = float(model.intercept_[0] - weights @ scaler.mean_ - args.threshold)
+    if args.current:
+        weights, bias = vad._WEIGHTS, vad._BIAS
     score = np.where(gate, X @ weights + bias, -np.inf)
 
-    for name in ("train set", "train generated", "held-out set", "held-out generated"):
-        best: dict[int, tuple[float, bool, str]] = {}
+    for name in ("train set", "train generated", "held-out set", "held-out generated",
+                 "held-out clipped"):
+        best: dict[int, tuple[float, bool, vs.Item]] = {}
         for j in np.flatnonzero(group == name):
             i = rows[j][3]
             if i not in best or score[j] > best[i][0]:
                 best[i] = (score[j], bool(y[j]), rows[j][4])
         speech = [b for b in best.values() if b[1]]
         other = [b for b in best.values() if not b[1]]
-        missed = sum(b[0] <= 0 for b in speech)
-        alarms = collections.Counter(b[2] for b in other if b[0] > 0)
-        print(f"{name:>18}: speech items missed {missed}/{len(speech)}, non-speech items said "
-              f"to be speech {sum(alarms.values())}/{len(other)} {dict(alarms) or ''}")
+        missed = [b[2] for b in speech if b[0] <= 0]
+        alarms = collections.Counter(b[2].kind for b in other if b[0] > 0)
+        print(f"{name:>18}: speech items missed {len(missed)}/{len(speech)}, non-speech items "
+              f"said to be speech {sum(alarms.values())}/{len(other)} {dict(alarms) or ''}")
+        for it in missed[:10]:
+            info = it.info
+            noise = f", {info['noise']} at {info['snr_db']} dB SNR" if "noise" in info else ""
+            print(f"{'':20}missed {Path(info.get('source', it.name)).stem} ({it.seconds:.2f} s, "
+                  f"{info.get('gain_dbfs')} dBFS{noise})")
+    if args.current:
+        return 0
     text = constants(weights, bias, args)
     print("\n" + text, end="")
     if args.write:

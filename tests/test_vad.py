@@ -42,6 +42,21 @@ def test_generated_non_speech_gives_no_segment(kind):
     assert said == 0, f"{said} of 7 {kind} sounds gave speech"
 
 
+@pytest.mark.parametrize("kind", ["white", "pink", "brown", "murmur", "clicks", "tone"])
+def test_hard_clipped_noise_clicks_and_tones_give_no_segment(kind):
+    """Clipping alone is not speech: these sounds at -3 to +15 dB RMS over full scale, clipped.
+
+    Clipped brown noise holds full scale for whole frames; read as it was, such a frame looked
+    voiced (a constant offset's spectrum) and almost every clipped brown noise was speech.
+    """
+    rng = np.random.default_rng(sum(map(ord, kind)) + 1)
+    said = 0
+    for _ in range(8):
+        x = vs.non_speech(rng, kind, float(rng.uniform(0.5, 8.0)))
+        said += any(_speech_windows(vs._quantise(vs._at_level(x, rng.uniform(-3.0, 15.0)))))
+    assert said == 0, f"{said} of 8 clipped {kind} sounds gave speech"
+
+
 @pytest.mark.emodb
 def test_every_emodb_clip_and_cut_at_any_level_gives_a_segment(emodb):
     """Each clip, and a 0.5-3 s cut of it, at two seeded gains each from -45 to 0 dBFS: no miss.
