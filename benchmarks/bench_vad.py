@@ -308,11 +308,11 @@ def main(argv=None) -> int:
         if isinstance(det, (EnergyFloor, Ours)):
             r["per_hour"] = cost_per_hour(det)
         rows.append((det.name, r))
-    print(f"\n{'detector':24s} {'frame P':>8s} {'R':>6s} {'F1':>6s}   {'clip P':>7s} {'R':>6s} "
-          f"{'F1':>6s}   {'x real time':>11s}")
+    print(f"\n{'detector':24s} {'frame P':>8s} {'R':>6s} {'F1':>7s}   {'clip P':>7s} {'R':>6s} "
+          f"{'F1':>7s}   {'x real time':>11s}")
     for name, r in rows:
         (fp, fr, ff), (cp, cr, cf) = r["frame"], r["clip"]
-        print(f"{name:24s} {fp:8.3f} {fr:6.3f} {ff:6.3f}   {cp:7.3f} {cr:6.3f} {cf:6.3f}   "
+        print(f"{name:24s} {fp:8.3f} {fr:6.3f} {ff:7.4f}   {cp:7.3f} {cr:6.3f} {cf:7.4f}   "
               f"{r['speed']:10.0f}x")
     print("\nCPU seconds per hour of audio, 3-s windows of the sample conversation:")
     for name, r in rows:

@@ -69,8 +69,9 @@ _FAR_FRAMES = 3  # frames apart (96 ms) for the slow spectral change
 MIN_CLIPPED_SHARE = 0.01
 _CLIP_TOLERANCE = 1e-4  # relative to the peak: both 32767/32768 and -1.0 of a 16-bit file
 _MIN_CLIP_PEAK = 0.5  # a window peaking under -6 dBFS is not clipped (even if turned down after)
-# Over 60 % of a frame at the limit, the estimate spreads by more than 2.5 dB (EmoDB clipped at
-# -3 to +10 dB RMS) and clipped chords would move like syllables: it stops at 60 % (8 dB).
+# Over 60 % of a frame at the limit the estimate falls short and spreads by 2.4-2.9 dB on EmoDB
+# speech (scripts/fit_vad.py --clipping), and made clipped chords move like syllables: it stops
+# at 60 % (7 dB).
 _MAX_CLIP_SHARE = 0.6
 #: The window statistics `SpeechDetector.features` returns, in order (see its docstring).
 FEATURE_NAMES = (
