@@ -2,6 +2,7 @@
 encoder section that the train command does not print itself).
 
 Usage: python scripts/explore_encoder_loso.py [--data ../shared/data/emodb] [--threads 2]
+    [--pooling mean|mean+std] [--only NAME ...]
 
 Prints one JSON line per (variant, task). Features are cached under out/encoder_cache.
 Variants: how clips are laid into encoder passes (each clip alone padded to 30 s, each clip at
@@ -21,6 +22,7 @@ import numpy as np
 from emotion_analytics.model.classifier import LABELS
 from emotion_analytics.model.corpus import default_data_dir, load_emodb
 from emotion_analytics.model.encoder_features import (
+    POOLINGS,
     EncoderSettings,
     WhisperEncoder,
     corpus_features,
@@ -37,6 +39,8 @@ def main(argv=None):
     ap.add_argument("--data", default=str(default_data_dir()))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="names of variants to run")
+    ap.add_argument("--pooling", choices=POOLINGS, default="mean",
+                    help="statistics of a window's encoder frames (default: the engine's)")
     args = ap.parse_args(argv)
     corpus = load_emodb(args.data)
     y, spk = corpus.labels, corpus.speakers
@@ -47,7 +51,8 @@ def main(argv=None):
     def feats(layout, **kw):
         key = (layout, tuple(sorted(kw.items())))
         if key not in cache:
-            enc = WhisperEncoder(settings=EncoderSettings(**kw), threads=args.threads)
+            enc = WhisperEncoder(settings=EncoderSettings(pooling=args.pooling, **kw),
+                                 threads=args.threads)
             cache[key] = corpus_features(corpus.audio, corpus.files, enc, layout=layout, log=log)
         return cache[key]
 
@@ -59,7 +64,8 @@ def main(argv=None):
             order = order[np.argsort(spk[order], kind="stable")]
         key = ("shuffled", within_speaker, layout, tuple(sorted(kw.items())))
         if key not in cache:
-            enc = WhisperEncoder(settings=EncoderSettings(**kw), threads=args.threads)
+            enc = WhisperEncoder(settings=EncoderSettings(pooling=args.pooling, **kw),
+                                 threads=args.threads)
             X = corpus_features([corpus.audio[i] for i in order],
                                 [corpus.files[i] for i in order], enc, layout=layout, log=log)
             cache[key] = X[np.argsort(order)]

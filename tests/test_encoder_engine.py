@@ -16,7 +16,14 @@ import pytest
 import soundfile as sf
 
 from emotion_analytics.errors import EmotionAnalyticsError
-from emotion_analytics.model.encoder_features import FRAME, log_mel, pack_windows
+from emotion_analytics.model.encoder_features import (
+    FRAME,
+    EncoderSettings,
+    WhisperEncoder,
+    log_mel,
+    pack_windows,
+    pooled_features,
+)
 from emotion_analytics.model.encoder_heads import EncoderHeads, fit_heads
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -117,10 +124,14 @@ def test_engine_predicts_classes_and_dimensions(engine):
 def test_a_window_is_pooled_from_its_own_frames(engine):
     # silence packed next to speech: the silent window's frames vary far less than speech's
     x = _sample(3.0)
-    feats = engine.features([x, np.zeros(48000, np.float32)])
+    windows = [x, np.zeros(48000, np.float32)]
+    feats = engine.features(windows)
     d = engine.encoder.dim
-    assert feats.shape == (2, 2 * d)
-    assert feats[1, d:].mean() < feats[0, d:].mean()
+    assert engine.encoder.settings.pooling == "mean" and feats.shape == (2, d)
+    both = pooled_features(windows, WhisperEncoder(None, EncoderSettings(pooling="mean+std")))
+    assert both.shape == (2, 2 * d)
+    np.testing.assert_allclose(both[:, :d], feats, atol=1e-4)  # the same frames, the same means
+    assert both[1, d:].mean() < both[0, d:].mean()
     # a window shorter than one encoder frame still gets one frame
     assert np.isfinite(engine.features([x[: FRAME // 2]])).all()
 
@@ -165,6 +176,21 @@ def test_heads_that_do_not_fit_the_model_are_refused(engine, tmp_path):
     heads.save(tmp_path / "narrow.npz")
     with pytest.raises(EmotionAnalyticsError, match="read 10 features"):
         EncoderEngine(heads=tmp_path / "narrow.npz")
+
+
+def test_heads_written_before_the_pooling_setting_read_mean_and_std(engine, tmp_path):
+    from emotion_analytics.engines.encoder import EncoderEngine
+
+    # heads fitted on mean+std features, with no "pooling" in their meta (the first release)
+    x = _sample(6.0)
+    windows = [x[:48000], x[48000:]] * 4
+    old = WhisperEncoder(None, EncoderSettings(pooling="mean+std"))
+    X = pooled_features(windows, old)
+    heads = fit_heads(X, np.tile([0, 1], 4), ("anger", "sadness"), meta={"model": "tiny.en"})
+    heads.save(tmp_path / "old.npz")
+    eng = EncoderEngine(heads=tmp_path / "old.npz")
+    assert eng.encoder.settings.pooling == "mean+std"
+    np.testing.assert_allclose(eng.predict_proba(windows), heads.predict(X)[0], atol=1e-4)
 
 
 def test_unknown_model_folder_is_explained(engine):

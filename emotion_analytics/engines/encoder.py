@@ -1,7 +1,7 @@
 """A pretrained Whisper encoder with the project's own heads, as an engine (``engine="encoder"``).
 
 Each analysis window is described by the frames of a Whisper encoder run through CTranslate2
-(mean and standard deviation over the frames the window covers), and classified by small linear
+(the mean of the frames the window covers), and classified by small linear
 heads fitted by ``emotion-analytics train --features encoder``: emotion classes, and arousal and
 valence in [0, 1]. Windows are packed end to end into full 30-s encoder passes, so a long
 recording costs one pass per 30 s of speech, not one per window
@@ -95,15 +95,17 @@ class EncoderEngine(WindowEngine):
         self.threads = int(threads)
         self.heads = EncoderHeads.load(self.heads_path)
         meta = self.heads.meta
+        # heads written before the pooling setting existed read the mean and the std
         settings = EncoderSettings(
-            **{k: meta[k] for k in ("pass_seconds", "pad", "compute_type") if k in meta}
+            **{k: meta[k] for k in ("pass_seconds", "pad", "compute_type") if k in meta},
+            pooling=meta.get("pooling", "mean+std"),
         )
         chosen = self.model_spec if self.model_spec is not None else meta.get("model")
         self.encoder = WhisperEncoder(chosen, settings, threads=self.threads)
         width = int(self.heads.arrays["mean"].shape[0])
         fitted_on = str(meta.get("model", "tiny.en"))
         if (self.model_spec is not None and self.model_spec != fitted_on
-                and width == 2 * self.encoder.dim
+                and width == self.encoder.width
                 and self.encoder.path != WhisperEncoder.resolve(fitted_on)):
             raise EmotionAnalyticsError(
                 f"the encoder heads {self.heads_path or 'shipped with the package'} were fitted "
@@ -111,11 +113,11 @@ class EncoderEngine(WindowEngine):
                 f"'emotion-analytics train --features encoder --encoder-model {self.model_spec} "
                 "--out HEADS.npz' and use engine='encoder:HEADS.npz'"
             )
-        if width != 2 * self.encoder.dim:
+        if width != self.encoder.width:
             raise EmotionAnalyticsError(
                 f"the encoder heads {self.heads_path or 'shipped with the package'} read "
                 f"{width} features, but the model in {str(self.encoder.path)!r} gives "
-                f"{2 * self.encoder.dim}; fit heads for it with 'emotion-analytics train "
+                f"{self.encoder.width}; fit heads for it with 'emotion-analytics train "
                 f"--features encoder --encoder-model {self.model_spec} --out HEADS.npz' and use "
                 "engine='encoder:HEADS.npz'"
             )
@@ -126,7 +128,7 @@ class EncoderEngine(WindowEngine):
             self.name = f"encoder:{self.heads_path}"
 
     def features(self, windows: Sequence[np.ndarray]) -> np.ndarray:
-        """Pooled encoder features ``(len(windows), 2 * d)``, windows packed into passes."""
+        """Pooled encoder features ``(len(windows), width)``, windows packed into passes."""
         from ..model.encoder_features import pooled_features
 
         return pooled_features([np.asarray(w, np.float32) for w in windows], self.encoder)
