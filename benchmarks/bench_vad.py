@@ -2,6 +2,7 @@
 
     taskset -c 0 .venv/bin/python benchmarks/bench_vad.py [--emodb ../shared/data/emodb]
         [--seed 0] [--speed-seconds 600]
+    .venv/bin/python benchmarks/bench_vad.py --short-cuts [--seed 0]   # misses on 0.5-1 s cuts
 
 The set is `scripts/make_vad_set.py`'s (EmoDB clips and 0.5-3 s cuts at -45..0 dBFS, half of
 them in noise at 5-20 dB SNR; generated silence, noises, hum, clicks, tones and music), built on
@@ -282,27 +283,97 @@ def cost_per_hour(det, minutes: float = 10.0) -> float:
     return (time.process_time() - start) / (minutes / 60)
 
 
-def short_cuts(emodb: Path, seed: int, lengths=(0.5, 0.6, 0.75, 1.0), gain: float = -20.0):
+#: A missed cut is "continuous speech" when this share of its 10-ms frames is speech by the
+#: set's truth (`make_vad_set.speech_truth` of the whole clip) ...
+CONTINUOUS_SHARE = 0.8
+#: ... and its RMS is at most this many dB under the whole clip's (the truth keeps frames up to
+#: 35 dB under the clip's loudest: breath and trailing murmur count as speech there).
+CONTINUOUS_RMS_DB = -10.0
+#: A 10-ms frame more than this many dB under the clip's loudest frame is a pause (or breath).
+PAUSE_DB = 20.0
+
+
+def describe_cut(det, clean: np.ndarray, s: int, e: int, x: np.ndarray) -> dict:
+    """Listen-free descriptors of a cut ``clean[s:e]`` (``x``: as the detector heard it)."""
+    h = int(vs.TRUTH_HOP * RATE)
+    truth = vs.speech_truth(clean)[s // h: e // h]
+    levels = vs.frame_levels(clean)
+    pause = levels[s // h: e // h] < levels.max() - PAUSE_DB
+    run = best = best_end = 0
+    for i, p in enumerate(pause):
+        run = run + 1 if p else 0
+        if run > best:
+            best, best_end = run, i + 1
+    n = pause.size
+    mid = (best_end - best / 2) / max(n, 1)
+    where = "-" if best == 0 else "start" if mid < 1 / 3 else "end" if mid > 2 / 3 else "middle"
+    rms = vs._db(clean[s:e]) - vs._db(clean)
+    share = float(truth.mean()) if truth.size else 0.0
+    return {
+        "share": share, "rms": rms, "pause": best * vs.TRUTH_HOP, "where": where,
+        "voiced": int(np.count_nonzero(det._frame_features(x)["voiced"])),
+        "continuous": share >= CONTINUOUS_SHARE and rms >= CONTINUOUS_RMS_DB,
+    }
+
+
+def short_cuts(emodb: Path, seed: int, lengths=(0.5, 0.6, 0.75, 1.0), gain: float = -20.0,
+               n_non_speech: int = 200):
     """``SpeechDetector`` on one cut of each given length inside every EmoDB clip's speech.
 
-    Prints, per length, the cuts that give no speech window and how many of those have fewer
-    than ``MIN_VOICED_FRAMES`` voiced frames (never speech, whatever the weights).
+    Prints, per length, the cuts that give no speech window, split into cuts that are mostly a
+    pause or quiet breath (under :data:`CONTINUOUS_SHARE` speech frames by the set's truth, or
+    RMS more than :data:`CONTINUOUS_RMS_DB` under the clip's) and continuous speech, the
+    latter by whether it has fewer than ``MIN_VOICED_FRAMES`` voiced frames (never speech,
+    whatever the weights); then every missed cut of the shortest length (with silero-vad's
+    share of speech frames where it is installed, as a second opinion); then the false alarms
+    on ``n_non_speech`` generated sounds of each kind of 0.5-1 s (seed ``seed``).
     """
     det = ea_vad.SpeechDetector(RATE)
+    try:
+        second = Silero()
+    except (ImportError, OSError):
+        second = None
     rng = np.random.default_rng(seed)
     clips = vs.read_emodb(emodb)
-    print(f"\nclean cuts of fixed length at {gain:g} dBFS, one inside each of {len(clips)} clips:")
+    print(f"\nclean cuts of fixed length at {gain:g} dBFS, one inside each of {len(clips)} clips "
+          f"(seed {seed}); missed cuts: mostly pause (< {CONTINUOUS_SHARE:.0%} speech by the "
+          f"truth, or RMS over {-CONTINUOUS_RMS_DB:g} dB under the clip's) or continuous speech "
+          f"with < / >= {ea_vad.MIN_VOICED_FRAMES} voiced frames:")
+    listed = []
     for length in lengths:
-        missed = unvoiced = 0
+        rows = []
         for name, clean in clips:
             s, e = vs.cut_speech(rng, clean, length)
             x = vs.speech_item(rng, name, clean[s:e], gain=gain).audio
             if not any(det.is_speech(x[a:b]) for a, b in seg.plan_windows(x.size, RATE)):
-                missed += 1
-                voiced = det._frame_features(x)["voiced"]
-                unvoiced += int(np.count_nonzero(voiced)) < ea_vad.MIN_VOICED_FRAMES
-        print(f"  {length:4.2f} s: {missed:3d} missed, {unvoiced} of them with fewer than "
-              f"{ea_vad.MIN_VOICED_FRAMES} voiced frames")
+                rows.append((name, describe_cut(det, clean, s, e, x), x))
+        cont = [d for _, d, _ in rows if d["continuous"]]
+        few = sum(d["voiced"] < ea_vad.MIN_VOICED_FRAMES for d in cont)
+        unvoiced = sum(d["voiced"] < ea_vad.MIN_VOICED_FRAMES for _, d, _ in rows)
+        print(f"  {length:4.2f} s: {len(rows):3d} missed, {unvoiced} of them with fewer than "
+              f"{ea_vad.MIN_VOICED_FRAMES} voiced frames; {len(rows) - len(cont)} mostly pause, "
+              f"{len(cont)} continuous speech ({few} with < {ea_vad.MIN_VOICED_FRAMES} voiced, "
+              f"{len(cont) - few} with more)")
+        listed = listed or rows
+    if listed:
+        print(f"\nmissed {lengths[0]:g}-s cuts: speech share by the truth, RMS against the "
+              f"clip's, voiced frames, longest pause (> {PAUSE_DB:g} dB under the clip's "
+              "loudest 10 ms) and where" + (", silero-vad speech frames" if second else ""))
+        for name, d, x in listed:
+            sil = ""
+            if second is not None:
+                f = second.frames(x)
+                sil = f"  silero {f.mean():4.0%}"
+            print(f"  {Path(name).stem:9s} speech {d['share']:4.0%}  RMS {d['rms']:+6.1f} dB  "
+                  f"voiced {d['voiced']:2d}  pause {d['pause']:4.2f} s {d['where']:6s}"
+                  f"{sil}  {'continuous' if d['continuous'] else 'mostly pause'}")
+    rng = np.random.default_rng(seed)
+    alarms = {}
+    for kind in vs.NON_SPEECH_KINDS:
+        alarms[kind] = sum(det.is_speech(vs.make_non_speech(rng, kind, rng.uniform(0.5, 1.0)))
+                           for _ in range(n_non_speech))
+    print(f"\nfalse alarms on {n_non_speech} generated 0.5-1 s sounds of each kind: "
+          + ", ".join(f"{k} {v}" for k, v in alarms.items()))
 
 
 def main(argv=None) -> int:
