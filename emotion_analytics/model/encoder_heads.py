@@ -7,11 +7,12 @@ project's own ``train --features encoder``:
 * **emotion**: features standardised over the training clips, then a multinomial logistic
   regression (L2, ``C = 0.1``) over the corpus's classes;
 * **arousal** and **valence**: binary logistic regressions on the same standardised features,
-  with the targets of issue 13 (arousal: anger, fear, happiness high; boredom, neutral,
-  sadness low; disgust left out. Valence: happiness positive; anger, boredom, disgust, fear,
-  sadness negative; neutral left out). A corpus without these classes gets no dimension heads.
+  with the binary targets of `emotion_analytics.model.dimensions`, which knows the usual
+  spellings (arousal: anger, fear, happiness high; boredom, neutral, sadness low; disgust left
+  out. Valence: happiness positive; anger, boredom, disgust, fear, sadness negative; neutral
+  left out). A corpus without such classes gets no dimension heads.
 
-The heads are a few hundred kilobytes of numpy arrays (:data:`DEFAULT_HEADS`, shipped in the
+The heads are a few tens of kilobytes of numpy arrays (:data:`DEFAULT_HEADS`, shipped in the
 package); only the encoder itself comes from the ``encoder`` extra. Prediction is numpy only.
 
 Evaluation (:func:`evaluate`) fits the heads on some speakers (or corpora) and scores the others,
@@ -27,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmotionAnalyticsError
+from .dimensions import DIMENSIONS as _DIMENSIONS
+from .dimensions import binary_targets
 
 __all__ = [
-    "AROUSAL",
-    "VALENCE",
+    "DIMENSIONS",
     "DEFAULT_HEADS",
     "DEFAULT_C",
     "EncoderHeads",
@@ -43,15 +45,15 @@ __all__ = [
 DEFAULT_HEADS = Path(__file__).with_name("encoder_heads.npz")
 #: Inverse L2 strength of the logistic regressions (chosen by LOSO, see the model card).
 DEFAULT_C = 0.1
-#: Binary arousal targets by class name: 1 high, 0 low (classes not named are left out).
-AROUSAL = {"anger": 1, "fear": 1, "happiness": 1, "boredom": 0, "neutral": 0, "sadness": 0}
-#: Binary valence targets by class name: 1 positive, 0 negative.
-VALENCE = {"happiness": 1, "anger": 0, "boredom": 0, "disgust": 0, "fear": 0, "sadness": 0}
-_DIMS = {"arousal": AROUSAL, "valence": VALENCE}
+#: The dimensions a corpus's labels can give heads for (`emotion_analytics.model.dimensions`).
+DIMENSIONS = _DIMENSIONS
 
 
 def dimension_targets(labels: Sequence[str], y: np.ndarray) -> dict[str, np.ndarray]:
     """Binary targets per dimension (``-1`` where a clip's class has none).
+
+    The places of the labels are those of `emotion_analytics.model.dimensions` (so a
+    manifest's ``angry`` or ``sad`` counts as EmoDB's ``anger`` or ``sadness``).
 
     Examples
     --------
@@ -59,12 +61,10 @@ def dimension_targets(labels: Sequence[str], y: np.ndarray) -> dict[str, np.ndar
     >>> t = dimension_targets(("anger", "disgust", "sadness"), np.array([0, 1, 2]))
     >>> t["arousal"].tolist(), t["valence"].tolist()
     ([1, -1, 0], [0, 0, 0])
+    >>> dimension_targets(("angry", "calm"), np.array([0, 1]))["arousal"].tolist()
+    [1, 0]
     """
-    out = {}
-    for dim, table in _DIMS.items():
-        lut = np.array([table.get(c, -1) for c in labels])
-        out[dim] = lut[np.asarray(y)]
-    return out
+    return {d: binary_targets(labels, d)[np.asarray(y)] for d in DIMENSIONS}
 
 
 def _standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +172,7 @@ class EncoderHeads:
         self.arrays = {k: np.asarray(v) for k, v in arrays.items()}
         self.labels = tuple(str(c) for c in self.arrays["labels"])
         self.meta = json.loads(str(self.arrays.get("meta", "{}")))
-        self.dims = tuple(d for d in _DIMS if f"{d}_W" in self.arrays)
+        self.dims = tuple(d for d in DIMENSIONS if f"{d}_W" in self.arrays)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> EncoderHeads:
@@ -232,9 +232,9 @@ def derived_dimensions(proba: np.ndarray, labels: Sequence[str]) -> dict[str, np
     (0.5, 0.0)
     """
     out = {}
-    for dim, table in _DIMS.items():
-        w = np.array([float(table.get(c, 0.5)) for c in labels])
-        out[dim] = np.asarray(proba) @ w
+    for dim in DIMENSIONS:
+        t = binary_targets(labels, dim)
+        out[dim] = np.asarray(proba) @ np.where(t < 0, 0.5, t)
     return out
 
 
@@ -310,7 +310,7 @@ def evaluate(
     yy, groups = remap[y[keep]], np.asarray(groups)[keep]
     n, k = len(yy), len(classes)
     proba = np.zeros((n, k))
-    dims = {d: np.full(n, np.nan) for d in _DIMS}
+    dims = {d: np.full(n, np.nan) for d in DIMENSIONS}
     for g in np.unique(groups):
         te = groups == g
         tr = ~te
