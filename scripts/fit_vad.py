@@ -1,7 +1,7 @@
 """Fit the speech detector's window decision (a logistic regression) and print its constants.
 
     .venv/bin/python scripts/fit_vad.py [--emodb ../shared/data/emodb] [--threshold 0.5]
-        [--C 10] [--write | --current]
+        [--C 10] [--short-train N] [--min-voiced K] [--write | --current]
 
 `emotion_analytics.vad.SpeechDetector` judges a window by ``features @ _WEIGHTS +
 _BIAS > 0`` over the statistics of :meth:`SpeechDetector.features` (``FEATURE_NAMES``). This
@@ -14,7 +14,16 @@ script fits them (scikit-learn, the ``train`` extra) on every window of:
   non-speech items of the set, and 240 generated non-speech items of another seed (102);
 * **held-out clipped**, scored and printed, never fitted: speakers 12-16's clips and a cut of
   each, and 240 generated noises, hum, clicks, tones and music (seed 104), all at -3 to +15 dB
-  RMS over full scale, hard-clipped (:data:`HOT_RANGE`).
+  RMS over full scale, hard-clipped (:data:`HOT_RANGE`);
+* **held-out short**, scored and printed, never fitted: a 0.5-0.8 s cut of each of speakers
+  12-16's clips at -45 to 0 dBFS (half in noise) and 200 generated 0.5-1 s sounds of each
+  non-speech kind (seed 106): the shortest inputs, where held vowels meet held notes and hum.
+
+``--short-train N`` adds such short items to the fit (a cut of each training speaker's clip and
+``N`` sounds of each kind, seed 105); ``--min-voiced K`` fits and scores with a minimum of ``K``
+voiced frames instead of ``MIN_VOICED_FRAMES`` (only printed: ``--write`` refuses it). Both are
+for trying the trade between short speech and short non-speech; neither is what the shipped
+weights were fitted with.
 
 Missed held-out speech items are listed by clip, length, gain and noise. ``--current`` scores
 the constants already in ``emotion_analytics/vad.py`` instead of fitting.
@@ -125,9 +134,31 @@ def clipping_check(clips, gains=(-6.0, -3.0, 0.0, 3.0, 6.0, 10.0)) -> None:
                   f"{lost[m].std():5.2f} {guess[m].mean():9.2f}")
 
 
+def short(seed: int, clips, n: int) -> list:
+    """Short items: a 0.5-0.8 s cut of each of ``clips`` at a gain from GAIN_RANGE (half of
+    them in noise at SNR_RANGE), and ``n`` generated 0.5-1 s sounds of each non-speech kind."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, clean in clips:
+        s, e = vs.cut_speech(rng, clean, rng.uniform(0.5, 0.8))
+        noise = snr = None
+        if rng.random() < 0.5:
+            noise, snr = str(rng.choice(vs.NOISE_KINDS)), rng.uniform(*vs.SNR_RANGE)
+        item = vs.speech_item(rng, name, clean[s:e], gain=rng.uniform(*vs.GAIN_RANGE),
+                              noise=noise, snr=snr)
+        item.info["source"] = name
+        out.append(item)
+    for kind in vs.NON_SPEECH_KINDS:
+        for i in range(n):
+            x = vs.make_non_speech(rng, kind, float(rng.uniform(0.5, 1.0)))
+            out.append(vs.Item(f"short {kind}-{i}", kind, x, False, np.zeros(0, bool)))
+    return out
+
+
 def constants(weights: np.ndarray, bias: float, args) -> str:
     """The ``_WEIGHTS`` and ``_BIAS`` lines for ``vad.py``."""
-    lines = [f"# fitted by scripts/fit_vad.py --threshold {args.threshold} --C {args.C}",
+    extra = "" if args.short_train is None else f" --short-train {args.short_train}"
+    lines = [f"# fitted by scripts/fit_vad.py --threshold {args.threshold} --C {args.C}{extra}",
              "_WEIGHTS = np.array(["]
     lines += [f"    {w:.6g},  # {name}" for name, w in zip(vad.FEATURE_NAMES, weights,
                                                             strict=True)]
@@ -158,6 +189,12 @@ def main(argv=None) -> int:
     ap.add_argument("--clipping", action="store_true",
                     help="only print the level lost to clipping against the detector's estimate "
                          "(every 5th held-out clip)")
+    ap.add_argument("--short-train", type=int, default=None, metavar="N",
+                    help="also fit on a 0.5-0.8 s cut of each training clip and N generated "
+                         "0.5-1 s sounds of each non-speech kind")
+    ap.add_argument("--min-voiced", type=int, default=vad.MIN_VOICED_FRAMES, metavar="K",
+                    help="fit and score with this minimum of voiced frames a window "
+                         f"(default: MIN_VOICED_FRAMES, {vad.MIN_VOICED_FRAMES})")
     args = ap.parse_args(argv)
     if not (args.emodb / "metadata.csv").exists():
         print(f"EmoDB not found at {args.emodb} (no metadata.csv): the detector is fitted on "
@@ -167,6 +204,9 @@ def main(argv=None) -> int:
         held = [c for c in vs.read_emodb(args.emodb) if Path(c[0]).name[:2] not in TRAIN_SPEAKERS]
         clipping_check(held[::5])
         return 0
+    if args.write and args.min_voiced != vad.MIN_VOICED_FRAMES:
+        raise SystemExit(f"--write with --min-voiced {args.min_voiced}: set MIN_VOICED_FRAMES "
+                         f"in {vad.__file__} to {args.min_voiced} first")
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -180,16 +220,20 @@ def main(argv=None) -> int:
         else:
             (train_items if non_speech % 2 == 0 else held_items).append(it)
             non_speech += 1
-    held_clips = [c for c in vs.read_emodb(args.emodb)
-                  if Path(c[0]).name[:2] not in TRAIN_SPEAKERS]
+    all_clips = vs.read_emodb(args.emodb)
+    held_clips = [c for c in all_clips if Path(c[0]).name[:2] not in TRAIN_SPEAKERS]
+    train_clips = [c for c in all_clips if Path(c[0]).name[:2] in TRAIN_SPEAKERS]
     rows = (windows(det, train_items, "train set") + windows(det, generated(101), "train generated")
             + windows(det, held_items, "held-out set")
             + windows(det, generated(102), "held-out generated")
-            + windows(det, clipped(104, held_clips), "held-out clipped"))
+            + windows(det, clipped(104, held_clips), "held-out clipped")
+            + windows(det, short(106, held_clips, 200), "held-out short"))
+    if args.short_train is not None:
+        rows += windows(det, short(105, train_clips, args.short_train), "train short")
     X = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
     group = np.array([r[2] for r in rows])
-    gate = np.expm1(X[:, vad.FEATURE_NAMES.index("log_voiced")]) >= vad.MIN_VOICED_FRAMES - 0.5
+    gate = np.expm1(X[:, vad.FEATURE_NAMES.index("log_voiced")]) >= args.min_voiced - 0.5
     train = gate & np.char.startswith(group.astype(str), "train")
     scaler = StandardScaler().fit(X[train])
     model = LogisticRegression(C=args.C, max_iter=10000, class_weight="balanced")
@@ -201,12 +245,14 @@ def main(argv=None) -> int:
     score = np.where(gate, X @ weights + bias, -np.inf)
 
     for name in ("train set", "train generated", "held-out set", "held-out generated",
-                 "held-out clipped"):
+                 "held-out clipped", "train short", "held-out short"):
         best: dict[int, tuple[float, bool, vs.Item]] = {}
         for j in np.flatnonzero(group == name):
             i = rows[j][3]
             if i not in best or score[j] > best[i][0]:
                 best[i] = (score[j], bool(y[j]), rows[j][4])
+        if not best:
+            continue
         speech = [b for b in best.values() if b[1]]
         other = [b for b in best.values() if not b[1]]
         missed = [b[2] for b in speech if b[0] <= 0]
