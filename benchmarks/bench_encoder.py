@@ -11,7 +11,7 @@ engine=...)`` on it, each run in a fresh process (so its peak resident memory,
 * ``encoder, 1 core``: the encoder engine with one CTranslate2 thread, pinned to one CPU;
 * ``encoder, all cores``: the encoder engine with CTranslate2's default threads, every CPU.
 
-Also the encoder *without packing* (every 3-s window padded to its own 30-s pass, as a plain
+Also the encoder *without packing* (every 3-s window padded to a pass of its own, as a plain
 clip-by-clip use of Whisper would do), on one core: ``--unpacked-windows`` windows are timed and
 the figure is extrapolated to every window of the recording.
 
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
         print(f"{name:<28}{r['seconds']:>9.1f}{seconds / r['seconds']:>11.0f}x"
               f"{r['cpu']:>9.1f}{seconds / r['cpu']:>12.0f}x{peak:>8}"
               f"{local / r['seconds']:>8.2f}x{unp / r['seconds']:>11.1f}x")
-    print("~ : extrapolated from --unpacked-windows windows, each padded to a 30-s pass")
+    print("~ : extrapolated from --unpacked-windows windows, each padded to a pass of its own")
     print("CPU: the process's CPU time (all its threads); on an idle core it equals wall time "
           "for the 1-core runs. Ratios are by wall time, within this run.")
     return 0

@@ -42,7 +42,8 @@ __all__ = ["recognise", "answer_v2", "answer_v1", "ENGINE_CHUNK_SECONDS"]
 
 #: Engines without window-level probabilities get the audio in pieces this long (seconds).
 ENGINE_CHUNK_SECONDS = 300.0
-#: Window engines read the audio in blocks this long (seconds of native audio).
+#: Window engines read the audio in blocks this long (seconds of native audio), unless the
+#: engine has a ``block_seconds`` of its own.
 _BLOCK_SECONDS = 60.0
 _DEFAULT_RATE = 16000
 
@@ -336,7 +337,9 @@ def _segments(source, eng, *, name, progress, options, channels, window, hop, me
     rate = int(getattr(eng, "sample_rate", 0) or _DEFAULT_RATE)
     window_engine = callable(getattr(eng, "predict_proba", None)) and bool(
         getattr(eng, "labels", None))
-    block = _BLOCK_SECONDS if window_engine else ENGINE_CHUNK_SECONDS
+    # an engine may ask for longer blocks (the encoder packs one block's windows per call)
+    block = (float(getattr(eng, "block_seconds", None) or _BLOCK_SECONDS) if window_engine
+             else ENGINE_CHUNK_SECONDS)
     with stream(source, sample_rate=rate, channels=channels, block_seconds=block,
                 truncated=truncated) as st:
         speakers = [None] if channels == "mono" else [f"ch{i}" for i in range(st.n_channels)]

@@ -48,10 +48,14 @@ def main(argv=None):
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     cache = {}
 
+    def settings(**kw):
+        # the variants are named by their pass: 30 s unless a variant says otherwise
+        return EncoderSettings(**{"pass_seconds": 30.0, "pooling": args.pooling, **kw})
+
     def feats(layout, **kw):
         key = (layout, tuple(sorted(kw.items())))
         if key not in cache:
-            enc = WhisperEncoder(settings=EncoderSettings(pooling=args.pooling, **kw),
+            enc = WhisperEncoder(settings=settings(**kw),
                                  threads=args.threads)
             cache[key] = corpus_features(corpus.audio, corpus.files, enc, layout=layout, log=log)
         return cache[key]
@@ -64,7 +68,7 @@ def main(argv=None):
             order = order[np.argsort(spk[order], kind="stable")]
         key = ("shuffled", within_speaker, layout, tuple(sorted(kw.items())))
         if key not in cache:
-            enc = WhisperEncoder(settings=EncoderSettings(pooling=args.pooling, **kw),
+            enc = WhisperEncoder(settings=settings(**kw),
                                  threads=args.threads)
             X = corpus_features([corpus.audio[i] for i in order],
                                 [corpus.files[i] for i in order], enc, layout=layout, log=log)
@@ -104,6 +108,7 @@ def main(argv=None):
     variants = {
         "clip-pad30-int8": lambda: (feats("clip"), {}),
         "clip-pad30-float32": lambda: (feats("clip", compute_type="float32"), {}),
+        "clip-pad20-int8": lambda: (feats("clip", pass_seconds=20.0), {}),
         "packed30-pad-int8": lambda: (feats("packed"), {}),
         "clip-nopad-int8": lambda: (feats("clip", pad=False), {}),
         "packed10-nopad-int8": lambda: (feats("packed", pad=False, pass_seconds=10.0), {}),

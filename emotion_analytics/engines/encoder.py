@@ -3,8 +3,8 @@
 Each analysis window is described by the frames of a Whisper encoder run through CTranslate2
 (the mean of the frames the window covers), and classified by small linear
 heads fitted by ``emotion-analytics train --features encoder``: emotion classes, and arousal and
-valence in [0, 1]. Windows are packed end to end into full 30-s encoder passes, so a long
-recording costs one pass per 30 s of speech, not one per window
+valence in [0, 1]. Windows are packed end to end into encoder passes of 20 s (the heads say
+how long), so a long recording costs one pass per 20 s of speech, not one per window
 (`emotion_analytics.model.encoder_features`).
 
 Needs the ``encoder`` extra: ``pip install 'emotion_analytics[encoder]'`` installs
@@ -79,6 +79,11 @@ class EncoderEngine(WindowEngine):
     """
 
     sample_rate = 16000
+    #: Seconds of audio per block that `emotion_analytics.recognise` hands over. The windows of
+    #: one call are packed into passes, and the last pass of a call is part-filled (and padded):
+    #: 180 s of 3-s windows fill ten 20-s passes (six windows each) exactly, where the default
+    #: 60-s blocks would leave one pass in four a third full.
+    block_seconds = 180.0
 
     def __init__(
         self,

@@ -11,14 +11,20 @@ safely than 768.
 
 Packing
 -------
-A Whisper encoder reads 30 s of log-mel spectrogram per pass (3000 frames of 10 ms). Rather than
-padding each 3-s window to 30 s, :func:`pooled_features` lays the windows of a batch end to end
-and cuts that stream into passes of ``pass_seconds``: each window lies whole inside one pass
-(a window longer than a pass is split over several), and is pooled from the encoder frames that
-cover its own samples. With ``pad=True`` every pass is zero-padded to the 30 s the encoder was
-trained on (as Whisper does); with ``pad=False`` a pass is encoded at its own length, which costs
-less (attention grows with the square of the length). Training and inference use the same
-settings (`EncoderSettings`), so the heads see the features they were fitted on.
+A Whisper encoder was trained on 30 s of log-mel spectrogram per pass (3000 frames of 10 ms).
+Rather than padding each 3-s window to 30 s, :func:`pooled_features` lays the windows of a batch
+end to end and cuts that stream into passes of ``pass_seconds``: each window lies whole inside
+one pass (a window longer than a pass is split over several), and is pooled from the encoder
+frames that cover its own samples. With ``pad=True`` every pass is zero-padded to
+``pass_seconds`` (a short file's one window gets the same context length as a long
+recording's); with ``pad=False`` a pass is encoded at its own length. The encoder's attention
+grows with the square of a pass's length: on one core a 30-s pass of tiny.en costs about
+0.42-0.46 s, a 20-s pass 0.16 s, so 20-s passes (the default) keep the engine above 100x real
+time, where 30-s passes stop near 70x (``benchmarks/bench_encoder_passes.py``). A window in a
+20-s padded pass is described almost as well as in a 30-s one (EmoDB LOSO 7-class UA 0.842
+against 0.854 for clips alone; the model card's encoder section). Training and inference use
+the same settings (`EncoderSettings`, stored with the heads), so the heads see the features
+they were fitted on.
 
 Log-mel
 -------
@@ -75,9 +81,9 @@ class EncoderSettings:
     Parameters
     ----------
     pass_seconds : float
-        Longest stretch of audio per encoder pass (at most 30).
+        Longest stretch of audio per encoder pass (at most 30, Whisper's own input length).
     pad : bool
-        Zero-pad every pass to 30 s (Whisper's own input length) or encode it at its length.
+        Zero-pad every pass to ``pass_seconds``, or encode it at its own length.
     compute_type : str
         CTranslate2 compute type (``"int8"``, ``"float32"``, ...).
     pooling : {"mean", "mean+std"}
@@ -87,12 +93,12 @@ class EncoderSettings:
     Examples
     --------
     >>> EncoderSettings().pass_samples
-    480000
+    320000
     >>> EncoderSettings().width(384), EncoderSettings(pooling="mean+std").width(384)
     (384, 768)
     """
 
-    pass_seconds: float = 30.0
+    pass_seconds: float = 20.0
     pad: bool = True
     compute_type: str = "int8"
     pooling: str = "mean"
@@ -402,7 +408,7 @@ def pooled_features(
     encoder: WhisperEncoder,
     *,
     separate: bool = False,
-    batch: int = 4,
+    batch: int = 1,
 ) -> np.ndarray:
     """Pool each window's encoder frames (see the module docstring).
 
@@ -414,7 +420,9 @@ def pooled_features(
     separate : bool
         Encode every window in passes of its own instead of packing them.
     batch : int
-        Padded passes encoded together per call.
+        Padded passes encoded together per call (1: on one core CTranslate2 encodes a batch
+        of 2-4 passes slower per pass than one at a time, ``benchmarks/bench_encoder_passes.py``
+        ``--batch``).
 
     Returns
     -------
@@ -436,7 +444,7 @@ def pooled_features(
             audio = np.concatenate(
                 [np.asarray(windows[i][a:b], np.float32) for i, a, b in pieces]
             )
-            n = FULL_PASS if st.pad else -(-len(audio) // FRAME) * FRAME
+            n = st.pass_samples if st.pad else -(-len(audio) // FRAME) * FRAME
             mels.append(log_mel(np.pad(audio, (0, n - len(audio))), encoder.n_mels))
         for pieces, frames in zip(group, encoder.encode(np.stack(mels)), strict=True):
             off = 0

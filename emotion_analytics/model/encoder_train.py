@@ -7,11 +7,11 @@ manifests) and hands it here::
     emotion-analytics train --data ../shared/data/emodb --features encoder --eval loso
 
 Each clip is one window, described twice (`emotion_analytics.model.encoder_features`):
-alone in a 30-s pass (as a short file is analysed) and packed with the other clips of its speaker
-in a seeded random order (as the windows of a long recording of one voice are). The encoder's
-attention spans a whole pass, so a window's features depend on what it is packed with: heads
-fitted on one layout alone fail on the other (see the model card), so the heads are fitted on
-both sets of rows together. Features are cached under ``out/encoder_cache``.
+alone in a pass of its own (as a short file is analysed) and packed with the other clips of its
+speaker in a seeded random order (as the windows of a long recording of one voice are). The
+encoder's attention spans a whole pass, so a window's features depend on what it is packed
+with: heads fitted on one layout alone fail on the other (see the model card), so the heads
+are fitted on both sets of rows together. Features are cached under ``out/encoder_cache``.
 
 Without ``--eval`` the heads are fitted on every clip and written to ``--out`` (default: the
 shipped `emotion_analytics.model.encoder_heads.DEFAULT_HEADS`). With ``--eval loso`` (``loco``)
@@ -51,6 +51,7 @@ def train_encoder(
     model: str | None = None,
     threads: int = 0,
     C: float = DEFAULT_C,
+    pass_seconds: float | None = None,
     log: Callable[[str], None] | None = None,
     emit: Callable[[dict], None] | None = None,
 ) -> int:
@@ -77,6 +78,8 @@ def train_encoder(
         CPU threads per encoder pass.
     C : float
         Inverse L2 strength of the heads.
+    pass_seconds : float, optional
+        Seconds per encoder pass (default `EncoderSettings`'s); stored with the heads.
     log : callable, optional
         Progress messages.
     emit : callable, optional
@@ -88,7 +91,8 @@ def train_encoder(
         The exit code (0).
     """
     emit = emit or (lambda line: print(json.dumps(line), flush=True))
-    settings = EncoderSettings()
+    settings = EncoderSettings() if pass_seconds is None else EncoderSettings(
+        pass_seconds=pass_seconds)
     encoder = WhisperEncoder(model, settings, threads=threads)
     if log is not None:
         log(f"encoder: {encoder.path} (width {encoder.dim}, {settings})")
