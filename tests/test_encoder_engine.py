@@ -230,3 +230,34 @@ def test_shipped_heads_are_refused_for_another_model(engine, tmp_path):
         (tmp_path / f.name).symlink_to(f)
     with pytest.raises(EmotionAnalyticsError, match="were fitted on the model 'tiny.en'"):
         EncoderEngine(model=tmp_path)
+
+
+@pytest.mark.slow
+def test_serve_with_the_encoder_engine_answers_hosted_clients(engine, tmp_path):
+    import base64
+    import io
+
+    import requests
+    from server_fixtures import V2_SYNC, ServerProcess
+
+    import emotion_analytics as ea
+
+    buf = io.BytesIO()
+    sf.write(buf, _sample(9.0), 16000, format="WAV", subtype="PCM_16")
+    content = base64.b64encode(buf.getvalue()).decode()
+    server = ServerProcess("--engine", "encoder", "--jobs-db", str(tmp_path / "jobs.sqlite3"),
+                           log=tmp_path / "server.log").start(timeout=120)
+    try:
+        plain = requests.post(server.url + V2_SYNC, json={"content": content}, timeout=120)
+        asked = requests.post(server.url + V2_SYNC, params={"dimensions": "true"},
+                              json={"content": content}, timeout=120)
+    finally:
+        server.terminate()
+    assert plain.status_code == 200 and asked.status_code == 200, plain.text + asked.text
+    answer = plain.json()
+    assert answer and all(seg["emotion"] in engine.labels for seg in answer)
+    assert all("arousal" not in seg for seg in answer)  # hosted-shape clients see no change
+    df = ea.to_frame(asked.json(), file="clip")
+    assert df["arousal"].between(0, 1).all() and df["valence"].between(0, 1).all()
+    # the same windows as the engine in this process gives
+    assert list(df["emotion"]) == list(ea.to_frame(answer, file="clip")["emotion"])
