@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import EmotionAnalyticsError
 from .dimensions import DIMENSIONS as _DIMENSIONS
-from .dimensions import binary_targets
+from .dimensions import binary_targets, derived_dimensions
 
 __all__ = [
     "DIMENSIONS",
@@ -219,25 +219,6 @@ class EncoderHeads:
         return proba, dims
 
 
-def derived_dimensions(proba: np.ndarray, labels: Sequence[str]) -> dict[str, np.ndarray]:
-    """Arousal and valence as the probability mass of the high / positive classes.
-
-    Classes left out of a dimension's targets count half (e.g. disgust for arousal).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> d = derived_dimensions(np.array([[0.5, 0.5]]), ("anger", "sadness"))
-    >>> float(d["arousal"][0]), float(d["valence"][0])
-    (0.5, 0.0)
-    """
-    out = {}
-    for dim in DIMENSIONS:
-        t = binary_targets(labels, dim)
-        out[dim] = np.asarray(proba) @ np.where(t < 0, 0.5, t)
-    return out
-
-
 def _binary_ua(t: np.ndarray, p: np.ndarray) -> float:
     keep = t >= 0
     t, yp = t[keep], (p[keep] >= 0.5).astype(int)
@@ -343,6 +324,7 @@ def evaluate(
         line = dict(task=dim, classes=k, mode="clip", n=int((t >= 0).sum()))
         if not np.isnan(dims[dim]).all():
             line["ua"] = round(_binary_ua(t, dims[dim]), 4)
-        line["ua_derived"] = round(_binary_ua(t, derived[dim]), 4)
+        if dim in derived:  # every class has a place on the dimension
+            line["ua_derived"] = round(_binary_ua(t, derived[dim]), 4)
         lines.append(dict(line, **common))
     return lines
