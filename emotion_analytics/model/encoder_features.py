@@ -6,8 +6,8 @@ last encoder layer's frames (one every 20 ms) that the window covers, pooled int
 (``d`` numbers; 384 for tiny.en). ``EncoderSettings(pooling="mean+std")`` adds their standard
 deviation (``2 * d``), as the first heads did; on EmoDB LOSO the mean alone is better in every
 task (7-class UA 0.853 against 0.825, arousal 0.993 against 0.987, valence 0.791 against 0.750,
-int8, each clip alone; see the model card), because 535 clips fit 384 weights per class more
-safely than 768.
+int8, 30-s passes, each clip alone; see the model card), because 535 clips fit 384 weights per
+class more safely than 768.
 
 Packing
 -------

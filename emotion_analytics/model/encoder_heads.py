@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmotionAnalyticsError
-from .dimensions import DIMENSIONS as _DIMENSIONS
-from .dimensions import binary_targets, derived_dimensions
+from .dimensions import DIMENSIONS, binary_targets, derived_dimensions
 
 __all__ = [
     "DIMENSIONS",
@@ -45,10 +44,6 @@ __all__ = [
 DEFAULT_HEADS = Path(__file__).with_name("encoder_heads.npz")
 #: Inverse L2 strength of the logistic regressions (chosen by LOSO, see the model card).
 DEFAULT_C = 0.1
-#: The dimensions a corpus's labels can give heads for (`emotion_analytics.model.dimensions`).
-DIMENSIONS = _DIMENSIONS
-
-
 def dimension_targets(labels: Sequence[str], y: np.ndarray) -> dict[str, np.ndarray]:
     """Binary targets per dimension (``-1`` where a clip's class has none).
 
