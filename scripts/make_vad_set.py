@@ -268,6 +268,47 @@ def cut_speech(rng: np.random.Generator, clean: np.ndarray, seconds: float):
     return start, start + n
 
 
+#: A cut is *continuous speech* when this share of its 10-ms frames is speech by the truth
+#: (`speech_truth` of the whole clip) ...
+CONTINUOUS_SHARE = 0.8
+#: ... its RMS is at most this many dB under the whole clip's (the truth keeps frames up to
+#: 35 dB under the clip's loudest: breath and trailing murmur count as speech there) ...
+CONTINUOUS_RMS_DB = -10.0
+#: ... and its longest pause (frames more than :data:`PAUSE_DB` under the clip's loudest) is
+#: shorter than this share of it.
+CONTINUOUS_MAX_PAUSE = 0.5
+#: A 10-ms frame more than this many dB under the clip's loudest frame is a pause (or breath).
+PAUSE_DB = 20.0
+
+
+def describe_cut(clean: np.ndarray, s: int, e: int) -> dict:
+    """Listen-free descriptors of the cut ``clean[s:e]`` of a clip, and whether it is continuous.
+
+    ``share``: of its 10-ms frames that the truth marks as speech; ``rms``: its RMS against the
+    whole clip's (dB); ``pause``: its longest pause (seconds) and ``where`` it lies (start,
+    middle, end); ``continuous``: see :data:`CONTINUOUS_SHARE`.
+    """
+    h = int(TRUTH_HOP * RATE)
+    truth = speech_truth(clean)[s // h: e // h]
+    levels = frame_levels(clean)
+    pause = levels[s // h: e // h] < levels.max() - PAUSE_DB
+    run = best = best_end = 0
+    for i, p in enumerate(pause):
+        run = run + 1 if p else 0
+        if run > best:
+            best, best_end = run, i + 1
+    n = pause.size
+    mid = (best_end - best / 2) / max(n, 1)
+    where = "-" if best == 0 else "start" if mid < 1 / 3 else "end" if mid > 2 / 3 else "middle"
+    rms = _db(clean[s:e]) - _db(clean)
+    share = float(truth.mean()) if truth.size else 0.0
+    return {
+        "share": share, "rms": rms, "pause": best * TRUTH_HOP, "where": where,
+        "continuous": (share >= CONTINUOUS_SHARE and rms >= CONTINUOUS_RMS_DB
+                       and best < CONTINUOUS_MAX_PAUSE * max(n, 1)),
+    }
+
+
 def speech_item(rng: np.random.Generator, name: str, clean: np.ndarray, *,
                 gain: float, noise: str | None = None, snr: float | None = None) -> Item:
     """A speech item: ``clean`` at ``gain`` dBFS RMS, maybe with ``noise`` at ``snr`` dB."""
