@@ -361,12 +361,8 @@ def short_cuts(emodb: Path, seed: int, lengths=(0.5, 0.6, 0.75, 1.0), gain: floa
         listed = listed or [r for r in rows if not r[1][1]]
     rows = []
     for name, clean in clips:
-        s, e = vs.cut_speech(rng, clean, rng.uniform(0.5, 0.8))
-        noise = snr = None
-        if rng.random() < 0.5:
-            noise, snr = str(rng.choice(vs.NOISE_KINDS)), rng.uniform(*vs.SNR_RANGE)
-        x = vs.speech_item(rng, name, clean[s:e], gain=rng.uniform(*vs.GAIN_RANGE), noise=noise,
-                           snr=snr).audio
+        item, s, e = vs.short_speech_item(rng, name, clean)
+        x = item.audio
         rows.append((describe_cut(alone, clean, s, e, x), (heard(alone, x), heard(det, x)),
                      (name, x)))
     count(rows, "0.5-0.8 s, -45..0 dBFS, half in noise")

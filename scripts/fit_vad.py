@@ -140,12 +140,7 @@ def short(seed: int, clips, n: int) -> list:
     rng = np.random.default_rng(seed)
     out = []
     for name, clean in clips:
-        s, e = vs.cut_speech(rng, clean, rng.uniform(0.5, 0.8))
-        noise = snr = None
-        if rng.random() < 0.5:
-            noise, snr = str(rng.choice(vs.NOISE_KINDS)), rng.uniform(*vs.SNR_RANGE)
-        item = vs.speech_item(rng, name, clean[s:e], gain=rng.uniform(*vs.GAIN_RANGE),
-                              noise=noise, snr=snr)
+        item, _, _ = vs.short_speech_item(rng, name, clean)
         item.info["source"] = name
         out.append(item)
     for kind in vs.NON_SPEECH_KINDS:

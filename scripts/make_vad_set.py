@@ -321,6 +321,18 @@ def speech_item(rng: np.random.Generator, name: str, clean: np.ndarray, *,
     return Item(name, "speech", _quantise(x), True, speech_truth(clean), info)
 
 
+def short_speech_item(rng: np.random.Generator, name: str, clean: np.ndarray,
+                      seconds: tuple[float, float] = (0.5, 0.8)) -> tuple[Item, int, int]:
+    """A short cut inside the clip's speech (length drawn from ``seconds``) at a gain from
+    :data:`GAIN_RANGE`, half of them in noise at :data:`SNR_RANGE`; and where it was cut."""
+    s, e = cut_speech(rng, clean, rng.uniform(*seconds))
+    noise = snr = None
+    if rng.random() < 0.5:
+        noise, snr = str(rng.choice(NOISE_KINDS)), rng.uniform(*SNR_RANGE)
+    item = speech_item(rng, name, clean[s:e], gain=rng.uniform(*GAIN_RANGE), noise=noise, snr=snr)
+    return item, s, e
+
+
 # ---------------------------------------------------------------- the set
 
 
