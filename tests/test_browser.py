@@ -1,4 +1,5 @@
-"""The widgets notebook served as an app by Voila, used by a real headless Chromium.
+"""The widgets notebook, served as an app by Voila and opened in JupyterLab, used by a real
+headless Chromium.
 
 Each test opens the app in a fresh page (a fresh kernel) of one Chromium launched with a fake
 microphone that plays ``data/conversation.wav``. Every request the page makes is checked: one to
@@ -8,9 +9,11 @@ step are kept in ``test-artifacts/test_browser/<test>-<step>.png``.
 - a 40-minute WAV (the sample conversation repeated) goes through the chunked upload and gives
   its table; clicking a row plays that segment (the audio element's time moves); each export
   downloads;
-- a recording from the fake microphone gives a table.
+- a recording from the fake microphone gives a table;
+- in JupyterLab (a copy of the notebook, run cell by cell as a person would): the sample
+  conversation with its speaker turns gives one lane per speaker, and a row plays.
 
-Skipped when Chromium, Playwright or Voila is missing (``.ci/run`` installs them). Set
+Skipped when Chromium, Playwright, Voila or JupyterLab is missing (``.ci/run`` installs them). Set
 ``EMOTION_ANALYTICS_CHROMIUM`` to use another Chromium binary.
 """
 
@@ -135,9 +138,9 @@ def browser(tmp_path_factory, sample_dir):
             context.close()
 
 
-@pytest.fixture
-def page(browser, voila_url, request):
-    """A fresh app page; the test fails if the page asks anything of a non-loopback address."""
+def _guarded_page(browser, url: str, ready, request):
+    """A page at ``url`` that records (and blocks) what it asks of a non-loopback address;
+    ``ready(page)`` waits for the app. Yields the page, then checks nothing went outside."""
     outside: list[str] = []
 
     def guard(route):
@@ -153,14 +156,22 @@ def page(browser, voila_url, request):
     page = browser.new_page()
     page.route("**/*", guard)
     page.set_default_timeout(120_000)
-    page.goto(voila_url)
-    page.locator(".emotion-app .emotion-audio-input .emotion-pick").wait_for()
+    page.goto(url)
+    ready(page)
     page.step = _stepper(page, request.node.name)
     try:
         yield page
     finally:
         page.close()
-    assert outside == [], f"the app asked the network for {outside}"
+    assert outside == [], f"the page asked the network for {outside}"
+
+
+@pytest.fixture
+def page(browser, voila_url, request):
+    """A fresh app page; the test fails if the page asks anything of a non-loopback address."""
+    yield from _guarded_page(
+        browser, voila_url,
+        lambda p: p.locator(".emotion-app .emotion-audio-input .emotion-pick").wait_for(), request)
 
 
 def _stepper(page, test_name: str):
@@ -285,3 +296,109 @@ def test_record_from_the_microphone(page):
     ends = [float(r.locator("td").nth(4).inner_text()) for r in rows.all()]
     assert 4.0 <= max(ends) <= 9.0  # about the six seconds recorded
     page.step("analysed")
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory):
+    """JupyterLab on a free loopback port, over a copy of the widgets notebook (beside ``data/``).
+
+    Its settings, workspaces and runtime files live in the temporary folder; the extension
+    manager is read-only, the update check and the news off, so the server asks no index either.
+    """
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install jupyterlab)")
+    pytest.importorskip("anywidget", reason="the widgets extra is not installed")
+    root = tmp_path_factory.mktemp("lab")
+    (root / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, root / "notebooks" / NOTEBOOK.name)
+    (root / "data").symlink_to(REPO / "data")
+    notification = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)  # no "get notified about Jupyter news?" over the app
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port = _free_port()
+    log_path = root / "lab.log"
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+        "MPLBACKEND": "Agg",
+    }
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+           f"--ServerApp.root_dir={root}", "--expose-app-in-browser", "--allow-root",
+           "--LabApp.extension_manager=readonly",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not listen on {port}:\n{log_path.read_text()}")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/lab/tree/notebooks/{NOTEBOOK.name}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _run_notebook_in_lab(page):
+    """Wait for the notebook and its kernel, then run every cell until the app shows."""
+    page.wait_for_selector(".jp-Notebook")
+    page.wait_for_function("() => window.jupyterapp !== undefined")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator, #jp-main-statusbar")
+    page.wait_for_function(  # the kernel is up: the status bar names it and says Idle
+        "() => /Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.locator(".emotion-app .emotion-audio-input .emotion-pick").wait_for()
+
+
+@pytest.fixture
+def lab_page(browser, lab_url, request):
+    """The notebook open in JupyterLab with its cells run (a fresh kernel each time)."""
+    yield from _guarded_page(browser, lab_url, _run_notebook_in_lab, request)
+
+
+def test_the_app_in_jupyterlab_with_speaker_turns(lab_page, sample_dir):
+    page = lab_page
+    app = page.locator(".emotion-app")
+    page.step("app")
+    with page.expect_file_chooser() as chooser:
+        app.locator(".emotion-audio-input .emotion-pick").click()
+    chooser.value.set_files(str(sample_dir / "conversation.wav"))
+    page.wait_for_selector(".emotion-app .emotion-audio-input .emotion-file-ready")
+    with page.expect_file_chooser() as chooser:
+        app.locator(".emotion-turns-input .emotion-pick").click()
+    chooser.value.set_files(str(sample_dir / "conversation.rttm"))
+    page.wait_for_selector(".emotion-app .emotion-turns-input .emotion-file-ready")
+    page.step("files")
+
+    table = _analyse(page)
+    page.step("analysed")
+    rows = table.locator("tbody tr")
+    assert rows.count() >= 8
+    speakers = {r.locator("td").nth(2).inner_text() for r in rows.all()}
+    truth = set(pd.read_csv(sample_dir / "conversation.truth.csv")["speaker"])
+    assert speakers == truth, (speakers, truth)
+    assert "Failed" not in app.locator(".emotion-status").inner_text()
+
+    row = rows.nth(2)
+    start = float(row.locator("td").nth(3).inner_text())
+    row.scroll_into_view_if_needed()
+    row.click()
+    page.wait_for_function(
+        "s => { const a = document.querySelector('.emotion-app audio.emotion-audio');"
+        " return a && !a.paused && a.currentTime > s + 0.2; }", arg=start
+    )
+    page.step("playing")
