@@ -39,6 +39,8 @@ import math
 
 import numpy as np
 
+from . import silero
+
 __all__ = [
     "ABSOLUTE_FLOOR_DBFS",
     "MIN_PERIODICITY",
@@ -366,16 +368,11 @@ class SpeechDetector:
             return False
         return bool(self._window_features(f) @ _WEIGHTS + _BIAS > 0)
 
-    def _silero(self):
-        from emotion_analytics import silero
-
-        return silero.load()
-
     def _decide(self, f: dict[str, np.ndarray], audio: np.ndarray) -> tuple[bool, bool]:
         """Whether the window is speech, and whether the second opinion made it so."""
         own = self._own_decision(f)
         short = audio.size < SHORT_WINDOW_SECONDS * self.sample_rate
-        opinion = self._silero() if short and self.second_opinion else None
+        opinion = silero.load() if short and self.second_opinion else None
         if opinion is None:
             return own, False
         p = opinion.probabilities(audio, self.sample_rate)
