@@ -211,10 +211,11 @@ def analyze_files(
         as ``"tcp://10.0.0.5:8786"``); needs the ``dask`` extra. Overrides ``jobs``.
     progress : bool
         Show a progress bar over files.
-    output : path, optional
-        Write the results into this folder instead of returning them: each worker writes its
-        file's rows as one Parquet part, and this process appends a line per finished file to
-        the folder's ``_manifest`` (`emotion_analytics.results`); read it back with
+    output : path or URL, optional
+        Write the results into this folder (or object storage: ``"s3://bucket/results/"``)
+        instead of returning them: each worker writes its file's rows as one Parquet part, and
+        this process appends a line per finished file to the folder's manifest
+        (`emotion_analytics.results`); read it back with
         `emotion_analytics.read_results`. Files the folder already holds (same path, same size
         and mtime or ETag) are skipped, so running again after an interruption finishes the
         job. Needs paths or URLs as sources.
@@ -273,14 +274,12 @@ def _run_to_folder(sent, names, per_source, engine, settings, options, jobs, sch
     from .results import Manifest
     from .storage import identity, is_url
 
-    if is_url(os.fspath(output)):
-        raise UsageError(f"output={output!r}: results are written to a folder of a file system "
-                         "the workers share (a local path or a mounted bucket), not to a URL")
     bad = [n for s, n in zip(sent, names, strict=True) if not isinstance(s, str)]
     if bad:
         raise UsageError(f"output= needs paths or URLs as sources, got {bad[0]!r}; pass files, "
                          "or leave output out to get the table back")
-    folder = os.path.abspath(os.fspath(output))
+    text = os.fspath(output)
+    folder = text.rstrip("/") if is_url(text) else os.path.abspath(text)
     manifest = Manifest(folder)
     previous = {} if force else manifest.entries()
     result = BatchResult(None, output=folder)

@@ -17,6 +17,12 @@ a worker, SIGKILL included) leaves only whole parts and loses at most the record
 A part's name depends only on its source, so a recording analysed again replaces its part
 instead of adding a second one.
 
+The folder may be a URL of object storage (``-o s3://bucket/results/``; the ``cloud`` extra):
+each worker then writes its parts straight into the bucket (an object appears whole when its
+upload completes), and, since nothing can be appended to an object, each manifest line is an
+object of its own under ``_manifest.d/``, named so that they list in the order written. Nothing
+needs to be shared between the machines but the bucket.
+
 Running the same command again skips every recording whose last manifest line says ``done``
 for the same source with the same size and mtime (local files) or size and ETag (URLs);
 ``force=True`` (``--force``) analyses everything again. Later lines win over earlier ones.
@@ -47,6 +53,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,6 +61,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import BadResponseError, require
+from .storage import filesystem, is_url
 
 __all__ = ["MANIFEST", "Manifest", "read_results", "read_manifest", "is_output_folder",
            "part_name", "write_part"]
@@ -82,13 +90,19 @@ def part_name(key: str) -> str:
 
 
 def write_part(table: pd.DataFrame, folder: str | os.PathLike, part: str) -> str:
-    """Write one recording's rows as ``folder/part``: a temporary name, then an atomic rename."""
+    """Write one recording's rows as ``folder/part``: a temporary name, then an atomic rename
+    (on object storage, one upload: the object appears whole or not at all)."""
     require("pyarrow", "parquet")
-    final = Path(folder) / part
-    temporary = final.with_name(f".{part}.{uuid.uuid4().hex}.tmp")
     # text, not dictionaries: parts with different categories (or none) read back as one table
     plain = table.astype({c: object for c in table.columns
                           if isinstance(table[c].dtype, pd.CategoricalDtype)})
+    if is_url(os.fspath(folder)):
+        fs, root = filesystem(os.fspath(folder))
+        with fs.open(f"{root.rstrip('/')}/{part}", "wb") as f:
+            plain.to_parquet(f, index=False)
+        return f"{os.fspath(folder).rstrip('/')}/{part}"
+    final = Path(folder) / part
+    temporary = final.with_name(f".{part}.{uuid.uuid4().hex}.tmp")
     try:
         plain.to_parquet(temporary, index=False)
         os.replace(temporary, final)
@@ -99,15 +113,24 @@ def write_part(table: pd.DataFrame, folder: str | os.PathLike, part: str) -> str
 
 
 class Manifest:
-    """The ``_manifest`` of an output folder: JSON lines, appended, the last line per source wins.
+    """The manifest of an output folder: JSON lines, appended, the last line per source wins.
+
+    In a local folder the lines are the file ``_manifest``; on object storage (a URL) each line
+    is an object under ``_manifest.d/`` (see `emotion_analytics.results`).
 
     Parameters
     ----------
-    folder : path
+    folder : path or URL
         The output folder (created when missing).
     """
 
     def __init__(self, folder: str | os.PathLike):
+        self.url = os.fspath(folder).rstrip("/") if is_url(os.fspath(folder)) else None
+        if self.url is not None:
+            self.fs, self._root = filesystem(self.url)
+            self._root = self._root.rstrip("/")
+            self.path = f"{self._root}/{MANIFEST}.d"
+            return
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST
         try:
@@ -116,25 +139,56 @@ class Manifest:
             raise BadResponseError(f"cannot create the output folder ({exc.strerror}); give a "
                                    "folder this machine can write", source=str(folder)) from None
 
+    def part(self, name: str) -> str:
+        """Where a part of this folder is (a path, or a URL on object storage)."""
+        return f"{self.url}/{name}" if self.url is not None else str(self.folder / name)
+
+    def exists(self) -> bool:
+        """Whether anything has been written to the manifest yet."""
+        if self.url is not None:
+            return bool(self._line_objects())
+        return self.path.exists()
+
+    def has_part(self, name: str) -> bool:
+        if self.url is not None:
+            return self.fs.exists(f"{self._root}/{name}")
+        return (self.folder / name).exists()
+
+    def _line_objects(self) -> list[str]:
+        try:
+            return sorted(self.fs.ls(self.path, detail=False, refresh=True))
+        except FileNotFoundError:
+            return []
+
+    def _lines(self):
+        if self.url is not None:
+            for key in self._line_objects():
+                yield self.fs.cat_file(key).decode("utf-8")
+            return
+        if self.path.exists():
+            with open(self.path, encoding="utf-8") as f:
+                yield from f
+
     def entries(self) -> dict[str, dict]:
         """Source -> its last manifest line (a line torn by a killed writer is skipped)."""
         out: dict[str, dict] = {}
-        if not self.path.exists():
-            return out
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict) and "source" in entry:
-                    out[entry["source"]] = entry
+        for line in self._lines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and "source" in entry:
+                out[entry["source"]] = entry
         return out
 
     def append(self, entry: dict) -> None:
-        """Add one line, flushed to disk before returning."""
+        """Add one line, flushed to disk (or uploaded) before returning."""
         entry = {**entry, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         line = json.dumps(entry, ensure_ascii=False) + "\n"
+        if self.url is not None:  # an object per line, named to list in the order written
+            self.fs.pipe_file(f"{self.path}/{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json",
+                              line.encode("utf-8"))
+            return
         with open(self.path, "ab") as f:
             if f.tell() and not self._ends_with_newline():
                 line = "\n" + line  # after a torn line, start a new one
@@ -171,8 +225,8 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
 
     Parameters
     ----------
-    folder : path
-        The output folder.
+    folder : path or URL
+        The output folder (local, or on object storage).
     dask : bool
         Return a Dask DataFrame with one partition per recording (nothing is read until it is
         computed) instead of a pandas table. Needs the ``dask`` extra.
@@ -187,7 +241,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
     Raises
     ------
     BadResponseError
-        The folder has no ``_manifest``, or a part it lists is missing.
+        The folder has no manifest, or a part it lists is missing.
 
     Examples
     --------
@@ -199,8 +253,8 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
     done = sorted((e for e in manifest.entries().values()
                    if e.get("status") == "done" and e.get("part")),
                   key=lambda e: (str(e.get("file")), e["source"]))
-    parts = [str(manifest.folder / e["part"]) for e in done]
-    missing = [p for p in parts if not os.path.exists(p)]
+    parts = [manifest.part(e["part"]) for e in done]
+    missing = [manifest.part(e["part"]) for e in done if not manifest.has_part(e["part"])]
     if missing:
         raise BadResponseError(f"{len(missing)} part(s) the manifest lists are missing (first: "
                                f"{missing[0]}); run the same command again with --force",
@@ -218,7 +272,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
         return lazy.map_partitions(_from_part, meta=meta)
     if not parts:
         return empty_frame()
-    tables = [pd.read_parquet(p) for p in parts]
+    tables = [_read_part(manifest, e["part"]) for e in done]
     if len(tables) == 1:
         return _from_part(tables[0])
     table = _from_part(pd.concat(tables, ignore_index=True))
@@ -237,9 +291,21 @@ def _from_part(table: pd.DataFrame) -> pd.DataFrame:
     return normalize(table.astype({c: object for c in _TEXT if c in table.columns}))
 
 
+def _read_part(manifest: Manifest, name: str) -> pd.DataFrame:
+    if manifest.url is None:
+        return pd.read_parquet(manifest.part(name))
+    with manifest.fs.open(f"{manifest._root}/{name}", "rb") as f:
+        return pd.read_parquet(f)
+
+
 def _existing(folder: str | os.PathLike) -> Manifest:
-    if not (Path(folder) / MANIFEST).exists():
+    text = os.fspath(folder)
+    if not is_url(text) and not (Path(folder) / MANIFEST).exists():
         raise BadResponseError(f"no {MANIFEST} here: not an output folder of "
                                "`analyze ... -o DIR/` (or nothing has finished yet)",
-                               source=str(folder))
-    return Manifest(folder)
+                               source=text)
+    manifest = Manifest(folder)
+    if not manifest.exists():
+        raise BadResponseError(f"no {MANIFEST}.d/ here: not an output folder of "
+                               "`analyze ... -o URL/` (or nothing has finished yet)", source=text)
+    return manifest

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import BadAudioError, MissingDependencyError, require
 
-__all__ = ["BLOCK_SIZE", "protocol", "is_url", "local_path", "open_url", "expand_url",
+__all__ = ["BLOCK_SIZE", "protocol", "is_url", "local_path", "filesystem", "open_url", "expand_url",
            "identity", "for_workers"]
 
 #: Bytes fetched per range request of a URL's read-ahead buffer (the memory one open URL takes).
@@ -89,7 +89,7 @@ def for_workers(source: Any) -> Any:
     return source
 
 
-def _filesystem(url: str):
+def filesystem(url: str):
     """``(fsspec filesystem, path in it)`` of a URL; a clear error when a package is missing."""
     scheme = protocol(url)
     fsspec = require("fsspec", "cloud")
@@ -98,7 +98,7 @@ def _filesystem(url: str):
     except ImportError as exc:
         package = _BACKENDS.get(scheme, f"the fsspec backend for {scheme}://")
         raise MissingDependencyError(
-            f"{url}: reading {scheme}:// URLs needs the optional package {package!r}, which is "
+            f"{url}: {scheme}:// URLs need the optional package {package!r}, which is "
             "not installed. Install it with: pip install 'emotion_analytics[cloud]'"
         ) from exc
     except ValueError as exc:  # fsspec: "Protocol not known"
@@ -108,7 +108,7 @@ def _filesystem(url: str):
 
 def _has_fsspec(url: str) -> bool:
     try:
-        _filesystem(url)
+        filesystem(url)
     except MissingDependencyError:
         return False
     return True
@@ -129,7 +129,7 @@ def open_url(url: str) -> IO[bytes] | bytes:
     """
     if protocol(url) in _HTTP and not _has_fsspec(url):
         return _download(url)
-    fs, path = _filesystem(url)
+    fs, path = filesystem(url)
     try:
         return fs.open(path, "rb", block_size=BLOCK_SIZE, cache_type="readahead")
     except FileNotFoundError:
@@ -166,7 +166,7 @@ def expand_url(pattern: str, suffixes: tuple[str, ...]) -> list[str]:
     """
     if protocol(pattern) in _HTTP:
         return [pattern]
-    fs, path = _filesystem(pattern)
+    fs, path = filesystem(pattern)
     if _glob.has_magic(path):
         found = fs.glob(path, detail=True)
         return sorted(fs.unstrip_protocol(p) for p, info in found.items()
@@ -193,7 +193,7 @@ def identity(source: Any) -> dict | None:
         return None
     if isinstance(source, str) and is_url(source):
         try:
-            fs, path = _filesystem(source)
+            fs, path = filesystem(source)
             info = fs.info(path)
         except Exception:  # unreachable or missing here: the worker reports it
             return None

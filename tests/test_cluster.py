@@ -27,6 +27,7 @@ import soundfile as sf
 
 import emotion_analytics as ea
 from emotion_analytics.batch import analyze_files
+from emotion_analytics.results import read_manifest
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("s3fs")
@@ -266,6 +267,40 @@ def test_a_killed_worker_loses_nothing_and_every_file_is_written_once(cluster, w
     table = ea.read_results(out)
     for name, file in zip(PIECES, files, strict=True):
         _same_rows(table, local[name], file)
+
+
+def test_the_workers_write_results_straight_into_a_bucket_and_a_rerun_skips_them(
+        cluster, work, s3, local, monkeypatch):
+    """``-o s3://corpus/results/``: parts and manifest lines are objects in the bucket, written
+    by the workers and the client; nothing lands on this machine's disk; a rerun skips all."""
+    import boto3
+
+    address, client, _ = cluster
+    out = f"s3://{BUCKET}/results/"
+    _analyze(["clips/", "--scheduler", address, "-o", out, "-q"], cwd=work, env=s3)
+    keys = [o["Key"] for o in boto3.client(
+        "s3", endpoint_url=s3["AWS_ENDPOINT_URL"], aws_access_key_id="testing",
+        aws_secret_access_key="testing", region_name="us-east-1",
+    ).list_objects_v2(Bucket=BUCKET, Prefix="results/")["Contents"]]
+    assert sum(k.startswith("results/part-") and k.endswith(".parquet") for k in keys) == 4
+    assert sum(k.startswith("results/_manifest.d/") for k in keys) == 4, keys
+    assert not (work / "s3:").exists()  # not a local folder named after the URL
+
+    for key, value in s3.items():
+        monkeypatch.setenv(key, value)
+    table = ea.read_results(out)
+    for name in PIECES:
+        _same_rows(table, local[name], f"clips/{name}")
+    lazy = ea.read_results(out, dask=True)
+    assert lazy.npartitions == 4 and len(lazy.compute()) == len(table)
+    manifest = read_manifest(out)
+    assert sorted(manifest["file"]) == [f"clips/{n}" for n in PIECES]
+    assert set(manifest["status"]) == {"done"}
+
+    again = _analyze(["clips/", "--scheduler", address, "-o", out], cwd=work, env=s3)
+    assert f"0 file(s) analysed, 4 already in {out}" in again.stdout, again.stdout
+    with pytest.raises(ea.BadResponseError, match="no _manifest.d/ here"):
+        ea.read_results(f"s3://{BUCKET}/calls/")
 
 
 def test_urls_are_read_here_too_and_folders_and_globs_expand(s3, work, local, monkeypatch):

@@ -186,10 +186,11 @@ def check_options(args: argparse.Namespace) -> None:
 def _check_output_folder(path: str) -> None:
     from ..storage import is_url
 
-    if is_url(path):
-        raise EmotionAnalyticsError(
-            f"-o {path}: results are written to a folder the workers share (a local path or a "
-            "mounted bucket), not to a URL")
+    if is_url(path):  # object storage: the workers write there; its package must be here
+        from ..storage import filesystem
+
+        filesystem(path)
+        return
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -268,7 +269,7 @@ def _report_folder(result, args: argparse.Namespace, n_files: int) -> int:
         print(f"{len(result.done)} file(s) analysed, {len(result.skipped)} already in "
               f"{args.output} (skipped; --force analyses them again), "
               f"{len(result.failures)} failed")
-        print(f"results: {result.output} (parts and _manifest; read with "
+        print(f"results: {result.output} (parts and their manifest; read with "
               "emotion_analytics.read_results)")
         if args.plot:
             print(f"timeline: {args.plot}")
