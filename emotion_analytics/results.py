@@ -130,6 +130,16 @@ class Manifest:
             self.fs, self._root = filesystem(self.url)
             self._root = self._root.rstrip("/")
             self.path = f"{self._root}/{MANIFEST}.d"
+            bucket = self._root.split("/", 1)[0]
+            try:
+                found = self.fs.exists(bucket)
+            except OSError as exc:
+                raise BadResponseError(f"cannot reach the output bucket {bucket!r} ({exc})",
+                                       source=self.url) from None
+            if not found:
+                raise BadResponseError(f"no bucket {bucket!r} here (or no right to see it); "
+                                       "create it, or give -o a bucket you can write",
+                                       source=self.url)
             return
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST

@@ -301,6 +301,11 @@ def test_the_workers_write_results_straight_into_a_bucket_and_a_rerun_skips_them
     assert f"0 file(s) analysed, 4 already in {out}" in again.stdout, again.stdout
     with pytest.raises(ea.BadResponseError, match="no _manifest.d/ here"):
         ea.read_results(f"s3://{BUCKET}/calls/")
+    wrong = _analyze(["clips/a.wav", "-o", "s3://no-such-bucket/results/"], cwd=work, env=s3,
+                     check=False)
+    assert wrong.returncode != 0
+    assert "no bucket 'no-such-bucket' here" in wrong.stderr, wrong.stderr[-2000:]
+    assert "Traceback" not in wrong.stderr
 
 
 def test_urls_are_read_here_too_and_folders_and_globs_expand(s3, work, local, monkeypatch):
