@@ -73,6 +73,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve(what: str, cmd: list[str], port: int, *, cwd, env, log_path: Path, path: str):
+    """Start a server subprocess, wait until it listens on ``port``, yield its URL at ``path``,
+    then stop it (its output goes to ``log_path``, shown when it fails to come up)."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{what} exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{what} did not listen on port {port}:\n{log_path.read_text()}")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}{path}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory):
     """Serve notebooks/04_widgets.ipynb as `make app` does, on a free loopback port."""
@@ -89,30 +116,8 @@ def voila_url(tmp_path_factory):
     }
     cmd = [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}",
            "--Voila.ip=127.0.0.1", "--template=emotion-app"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=NOTEBOOK.parent, env=env
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"Voila exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Voila did not listen on port {port}:\n{log_path.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    yield from _serve("Voila", cmd, port, cwd=NOTEBOOK.parent, env=env, log_path=log_path,
+                      path="/")
 
 
 @pytest.fixture(scope="module")
@@ -329,28 +334,8 @@ def lab_url(tmp_path_factory):
            f"--ServerApp.root_dir={root}", "--expose-app-in-browser", "--allow-root",
            "--LabApp.extension_manager=readonly",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not listen on {port}:\n{log_path.read_text()}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/lab/tree/notebooks/{NOTEBOOK.name}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    yield from _serve("JupyterLab", cmd, port, cwd=root, env=env, log_path=log_path,
+                      path=f"/lab/tree/notebooks/{NOTEBOOK.name}")
 
 
 def _run_notebook_in_lab(page):
