@@ -159,10 +159,23 @@ class Manifest:
             return bool(self._line_objects())
         return self.path.exists()
 
-    def has_part(self, name: str) -> bool:
+    def missing_parts(self, names: list[str]) -> list[str]:
+        """Which of these parts are not there (on object storage: one listing of the folder)."""
         if self.url is not None:
-            return self.fs.exists(f"{self._root}/{name}")
-        return (self.folder / name).exists()
+            try:
+                there = {key.rsplit("/", 1)[-1]
+                         for key in self.fs.ls(self._root, detail=False, refresh=True)}
+            except FileNotFoundError:
+                there = set()
+            return [self.part(n) for n in names if n not in there]
+        return [self.part(n) for n in names if not (self.folder / n).exists()]
+
+    def read_part(self, name: str) -> pd.DataFrame:
+        """One part, as written (text columns as text)."""
+        if self.url is None:
+            return pd.read_parquet(self.part(name))
+        with self.fs.open(f"{self._root}/{name}", "rb") as f:
+            return pd.read_parquet(f)
 
     def _line_objects(self) -> list[str]:
         try:
@@ -264,7 +277,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
                    if e.get("status") == "done" and e.get("part")),
                   key=lambda e: (str(e.get("file")), e["source"]))
     parts = [manifest.part(e["part"]) for e in done]
-    missing = [manifest.part(e["part"]) for e in done if not manifest.has_part(e["part"])]
+    missing = manifest.missing_parts([e["part"] for e in done])
     if missing:
         raise BadResponseError(f"{len(missing)} part(s) the manifest lists are missing (first: "
                                f"{missing[0]}); run the same command again with --force",
@@ -282,7 +295,7 @@ def read_results(folder: str | os.PathLike, *, dask: bool = False):
         return lazy.map_partitions(_from_part, meta=meta)
     if not parts:
         return empty_frame()
-    tables = [_read_part(manifest, e["part"]) for e in done]
+    tables = [manifest.read_part(e["part"]) for e in done]
     if len(tables) == 1:
         return _from_part(tables[0])
     table = _from_part(pd.concat(tables, ignore_index=True))
@@ -299,13 +312,6 @@ def _from_part(table: pd.DataFrame) -> pd.DataFrame:
     from .schema import normalize
 
     return normalize(table.astype({c: object for c in _TEXT if c in table.columns}))
-
-
-def _read_part(manifest: Manifest, name: str) -> pd.DataFrame:
-    if manifest.url is None:
-        return pd.read_parquet(manifest.part(name))
-    with manifest.fs.open(f"{manifest._root}/{name}", "rb") as f:
-        return pd.read_parquet(f)
 
 
 def _existing(folder: str | os.PathLike) -> Manifest:
