@@ -21,8 +21,8 @@ __all__ = ["RATE", "CHUNK", "LEVEL_DBFS", "SileroOpinion", "load"]
 RATE = 16000
 #: ... in chunks of 512 samples (32 ms), one probability each.
 CHUNK = 512
-#: Each window is brought to this RMS level first (its peak kept under full scale): the model
-#: hears quiet speech less often (0.5-s EmoDB cuts at -45 dBFS: 90 % against 97 % at -20).
+#: Each window is brought to this RMS level first (its peak kept under full scale), so that the
+#: answer does not depend on the recording's level (the model hears quiet speech less often).
 LEVEL_DBFS = -20.0
 
 

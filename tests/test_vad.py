@@ -119,11 +119,22 @@ def test_every_half_second_cut_of_continuous_speech_gives_a_segment(emodb):
     assert missed == [], f"{len(missed)} of {counted} continuous 0.5-s cuts missed: {missed}"
 
 
-def test_the_second_opinion_hears_a_voice_and_not_noise():
-    """Silero's probabilities: high on a voice-like sound, low on noise, at any input rate."""
+def test_the_second_opinion_hears_a_voice_and_not_noise(sample_dir):
+    """Silero's probabilities: high on 2 s of the sample call's first turn, low on white noise,
+    at 8, 16 and 44.1 kHz input and whatever the level."""
+    import soxr
+
+    from emotion_analytics import audio
+
     opinion = _second_opinion()
+    voice16, _ = audio.decode(sample_dir / "conversation.wav", sample_rate=SR)
+    voice16 = voice16[int(0.5 * SR):int(2.5 * SR)]  # inside the first turn (data/*.rttm)
     rng = np.random.default_rng(3)
     for rate in (16000, 8000, 44100):
+        voice = soxr.resample(voice16, SR, rate).astype(np.float32)
+        for gain in (0.01, 1.0):
+            p = opinion.probabilities(gain * voice, rate)
+            assert p.size == 62 and np.mean(p > 0.5) > 0.5, (rate, gain, np.mean(p > 0.5))
         noise = (0.05 * rng.standard_normal(rate)).astype(np.float32)
         p = opinion.probabilities(noise, rate)
         assert p.size == 31 and p.max() < 0.5, (rate, p.max())
