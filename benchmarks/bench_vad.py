@@ -341,6 +341,9 @@ def short_cuts(emodb: Path, seed: int, lengths=(0.5, 0.6, 0.75, 1.0), gain: floa
             print(f"  {label:>13s}, {name:11s}: {len(missed):3d} of {len(rows)} missed; "
                   f"{len(missed) - len(cont)} mostly pause, {len(cont)} continuous speech "
                   f"({few} with < {ea_vad.MIN_VOICED_FRAMES} voiced frames)")
+        vetoed = [d for d, said, _ in rows if said[0] and not said[1]]
+        print(f"  {label:>13s}, found alone, not with Silero (its veto): {len(vetoed)} "
+              f"({sum(d['continuous'] for d in vetoed)} continuous speech)")
 
     rng = np.random.default_rng(seed)
     clips = vs.read_emodb(emodb)
